@@ -1,0 +1,150 @@
+"""Event models of the provenance log. Every event carries `schema_version`, `ts` and `event_type`.
+
+Bump SCHEMA_VERSION when a field changes meaning; readers keep accepting older versions and
+unknown extra fields (forward compatibility), so a log is never rewritten to match new code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+def utc_now_iso() -> str:
+    """UTC time as ISO-8601 with milliseconds and a trailing Z."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = SCHEMA_VERSION
+    ts: str = Field(default_factory=utc_now_iso)
+    event_type: str
+    message_id: str | None = None
+    session_id: str | None = None
+    run_id: str | None = None
+
+    def to_json_line(self) -> str:
+        return self.model_dump_json(exclude_none=False) + "\n"
+
+
+class Tokens(BaseModel):
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+
+
+class ResponseEvent(Event):
+    """One question answered (or not) by the loop."""
+
+    event_type: Literal["response"] = "response"
+    question: str
+    trait: str = "general"
+    answer: str = ""
+    bucket: Literal["control", "treatment"]
+    bucket_value: float | None = None
+    hash_version: int = 1
+    complexity: float
+    boundary: float
+    route: Literal["main", "embedder"]
+    router: str = "complexity"
+    source: str  # the model name that answered, or "unknown"
+    provider: str  # "sim", "lmstudio", "hf", ... ; "sim" always means simulated
+    simulated: bool = False
+    latency_ms: float
+    tokens: Tokens = Field(default_factory=Tokens)
+    quality: float
+    quality_components: dict[str, float] = Field(default_factory=dict)
+    quality_method: str = "heuristic"
+    error_code: str | None = None
+    recipe_id: str | None = None
+    adaptive_enabled: bool = True
+    origin: str = "ask"  # ask | simulate | golden | gateway
+
+
+class GoldenEvent(Event):
+    event_type: Literal["golden"] = "golden"
+    mode: Literal["record", "compare"]
+    case_id: str
+    question: str = ""
+    passed: bool | None = None
+    reasons: list[str] = Field(default_factory=list)
+    similarity: float | None = None
+    quality: float | None = None
+    baseline_quality: float | None = None
+    latency_ms: float | None = None
+    route: str | None = None
+    source: str | None = None
+    provider: str | None = None
+
+
+class AdaptationEvent(Event):
+    event_type: Literal["adaptation"] = "adaptation"
+    bucket: str = "treatment"
+    old_boundary: float
+    new_boundary: float
+    quality_delta: float | None = None
+    latency_delta_ms: float | None = None
+    samples: dict[str, int] = Field(default_factory=dict)
+    reason: str
+    adaptive_enabled: bool = True
+
+
+class HypothesisEvent(Event):
+    event_type: Literal["hypothesis"] = "hypothesis"
+    hypothesis_id: str
+    passed: bool | None
+    value: float | None = None
+    threshold: float | None = None
+    bucket: str | None = None
+    route: str | None = None
+    error: str | None = None
+
+
+class BanditSelectionEvent(Event):
+    event_type: Literal["bandit_selection"] = "bandit_selection"
+    assistant: str
+    category: str
+    recipe_id: str
+    policy: str
+    explored: bool
+    probability: float
+    epsilon: float
+
+
+class FeedbackEvent(Event):
+    event_type: Literal["feedback"] = "feedback"
+    assistant: str | None = None
+    category: str | None = None
+    recipe_id: str | None = None
+    reward: float
+
+
+class ErrorEvent(Event):
+    event_type: Literal["error"] = "error"
+    code: str
+    message: str
+    where: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["event_type"].default: cls
+    for cls in (ResponseEvent, GoldenEvent, AdaptationEvent, HypothesisEvent,
+                BanditSelectionEvent, FeedbackEvent, ErrorEvent)
+}
+
+
+def parse_event(data: dict[str, Any]) -> Event:
+    """Validate a decoded line into its typed model (unknown types stay generic Events)."""
+    cls = EVENT_TYPES.get(data.get("event_type", ""), Event)
+    return cls.model_validate(data)

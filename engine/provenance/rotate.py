@@ -1,0 +1,64 @@
+"""Log rotation: move the log aside under the writers' lock, then gzip it to a dated archive.
+
+Writers hold the same lock and reopen the log when its inode changes, so an event appended
+during rotation lands either in the archive (before the rename) or in the new log (after).
+A crash mid-compression leaves a `.rotating` file that the next rotation finishes first.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from engine.provenance.sink import LogLock
+
+
+@dataclass
+class RotationResult:
+    archive: Path | None
+    lines: int
+    bytes: int
+    message: str
+
+
+def _compress(pending: Path) -> Path:
+    archive = pending.with_name(pending.name.removesuffix(".rotating") + ".gz")
+    tmp = archive.with_name(archive.name + ".tmp")
+    with open(pending, "rb") as src, gzip.open(tmp, "wb", compresslevel=6) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, archive)
+    pending.unlink()
+    return archive
+
+
+def rotate_log(path: Path | str, now: datetime | None = None) -> RotationResult:
+    """Rotate `path` to `<stem>_<UTC timestamp>.ndjson.gz` beside it; a no-op on an empty log."""
+    path = Path(path)
+    for leftover in sorted(path.parent.glob(f"{path.stem}_*.ndjson.rotating")):
+        _compress(leftover)
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    pending = path.with_name(f"{path.stem}_{stamp}.ndjson.rotating")
+    suffix = 1
+    while pending.exists() or pending.with_name(pending.name.removesuffix(".rotating") + ".gz").exists():
+        pending = path.with_name(f"{path.stem}_{stamp}-{suffix}.ndjson.rotating")
+        suffix += 1
+    lock = LogLock(path)
+    try:
+        with lock:
+            if not path.exists() or path.stat().st_size == 0:
+                return RotationResult(None, 0, 0, f"nothing to rotate: {path} is missing or empty")
+            os.rename(path, pending)
+            path.touch()
+    finally:
+        lock.close()
+    size = pending.stat().st_size
+    with open(pending, "rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    archive = _compress(pending)
+    return RotationResult(archive, lines, size, f"rotated {lines} events ({size} bytes) to {archive}")

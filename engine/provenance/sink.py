@@ -1,0 +1,123 @@
+"""Cross-process NDJSON appender: each batch goes out in one write() under an exclusive flock.
+
+The lock lives in a sibling `<log>.lock` file so that it survives rotation; after taking it a
+writer checks that its open descriptor still points at the file at `path` and reopens if the
+log was rotated, so no event lands in an archive that is being compressed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from engine.provenance.events import SCHEMA_VERSION, Event, utc_now_iso
+
+
+def lock_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def encode_event(event: Event | dict[str, Any]) -> bytes:
+    """One event as one NDJSON line (bytes, newline included)."""
+    if isinstance(event, Event):
+        return event.to_json_line().encode("utf-8")
+    data = dict(event)
+    data.setdefault("schema_version", SCHEMA_VERSION)
+    data.setdefault("ts", utc_now_iso())
+    if "event_type" not in data:
+        raise ValueError("an event needs an event_type")
+    return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class LogLock:
+    """The exclusive lock shared by writers and rotation (a context manager)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = lock_path_for(Path(path))
+        self._fd: int | None = None
+
+    def fileno(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        return self._fd
+
+    def __enter__(self) -> LogLock:
+        fcntl.flock(self.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fileno(), fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class EventSink:
+    """Appends events to one NDJSON log; keep one per process and reuse it (it holds two fds)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = LogLock(self.path)
+        self._fd: int | None = None
+        self._ident: tuple[int, int] | None = None
+        # flock is per open file description, so threads of one process sharing this sink
+        # also need an in-process lock.
+        self._thread_lock = threading.Lock()
+
+    def _log_fd(self) -> int:
+        """The descriptor of the file currently at `path`; call with the lock held."""
+        if self._fd is not None:
+            try:
+                st = os.stat(self.path)
+                if (st.st_dev, st.st_ino) == self._ident:
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        st = os.fstat(self._fd)
+        self._ident = (st.st_dev, st.st_ino)
+        return self._fd
+
+    def append(self, events: Event | dict[str, Any] | Iterable[Event | dict[str, Any]]) -> int:
+        """Append one event or a batch atomically; returns the number of events written."""
+        if isinstance(events, (Event, dict)):
+            events = [events]
+        lines = [encode_event(e) for e in events]
+        if not lines:
+            return 0
+        data = memoryview(b"".join(lines))
+        with self._thread_lock, self._lock:
+            fd = self._log_fd()
+            while data:
+                written = os.write(fd, data)
+                data = data[written:]
+        return len(lines)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._lock.close()
+
+    def __enter__(self) -> EventSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def append_events(path: Path | str, events: Event | dict[str, Any] | Iterable[Event | dict[str, Any]]) -> int:
+    """One-shot append (opens and closes the log); prefer an EventSink in loops."""
+    with EventSink(path) as sink:
+        return sink.append(events)

@@ -1,0 +1,134 @@
+"""The built-in simulator: stands in for the main (7B) and embedder (1B) models without a server.
+
+Deterministic for a seed. It writes real answer text built from the question's own terms; the
+embedder's answers degrade (missing terms, truncation, repetition, refusals) as the question gets
+harder, by the simulator's own hidden difficulty, which is deliberately not the router's score.
+Latencies are modelled in milliseconds (main about 9-16 s, embedder about 1.5-4 s, like runbook
+004's healthy system) and really slept for `modelled * latency_scale`, so a demo takes seconds.
+It never returns a quality number: the engine's scorer judges the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+
+from engine.providers.base import ChatResult
+
+STOPWORDS = frozenset(
+    "a an the and or but if then else of to in on at by for with about as is are was were be been "
+    "being do does did doing have has had what which who whom whose when where why how this that "
+    "these those it its i you he she we they me my your our their can could should would will "
+    "shall may might must not no yes so than too very just from into over under between please "
+    "tell give explain describe".split()
+)
+HARD_MARKERS = re.compile(
+    r"\b(prove|derive|implement|optimi[sz]e|compare|trade-?offs?|analy[sz]e|design|algorithm|"
+    r"complexity|integral|derivative|theorem|concurren\w*|distributed|architecture|why)\b", re.I)
+MATH_CODE = re.compile(r"[=+\-*/^<>{}()\[\]]|\d|```|def |class |SELECT ", re.I)
+
+OPENERS = ["In short,", "Put simply,", "The key point is that", "To answer directly,"]
+CONNECTORS = [
+    "This matters because {a} affects {b}.",
+    "A common approach is to look at {a} first and then at {b}.",
+    "In practice, {a} and {b} are related: changing one changes the other.",
+    "For example, when {a} grows, {b} usually has to be revisited.",
+    "One caveat: {a} depends on the context in which {b} is used.",
+    "Step by step: identify {a}, check {b}, then confirm the result.",
+]
+REFUSALS = [
+    "I'm sorry, but I can't help with that.",
+    "I am not able to answer this question.",
+    "As an AI language model, I cannot provide that information.",
+]
+
+
+def key_terms(text: str) -> list[str]:
+    """Content words of a question, in order, without duplicates or stopwords."""
+    seen: dict[str, None] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9_'-]{2,}", text.lower()):
+        if word not in STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def hidden_difficulty(question: str) -> float:
+    """The simulator's own notion of how hard a question is, in [0, 1]."""
+    words = len(question.split())
+    score = min(words / 60.0, 1.0) * 0.35
+    score += min(len(HARD_MARKERS.findall(question)), 3) * 0.13
+    score += 0.15 if MATH_CODE.search(question) else 0.0
+    score += min(question.count("?") - 1, 2) * 0.07 if question.count("?") > 1 else 0.0
+    score += 0.08 if re.search(r"\b(and|also|then)\b", question, re.I) and words > 15 else 0.0
+    return max(0.0, min(score, 1.0))
+
+
+class SimProvider:
+    """One simulated model: role "main" (strong, slow) or "embedder" (weak, fast)."""
+
+    name = "sim"
+    simulated = True
+
+    def __init__(self, role: str, model: str, *, seed: int = 0, latency_scale: float = 0.0002) -> None:
+        if role not in ("main", "embedder"):
+            raise ValueError(f"unknown simulated role {role!r}")
+        self.role = role
+        self.model = model
+        self.seed = seed
+        self.latency_scale = latency_scale
+
+    def _rng(self, question: str) -> random.Random:
+        digest = hashlib.sha256(f"{self.seed}|{self.role}|{question}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
+             temperature: float = 0.2) -> ChatResult:
+        started = time.perf_counter()
+        question = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+        rng = self._rng(question)
+        difficulty = hidden_difficulty(question)
+        text = self._answer(question, difficulty, rng)
+        if max_tokens:
+            text = " ".join(text.split()[: max(1, int(max_tokens / 1.3))])
+        completion_tokens = int(len(text.split()) * 1.3) + 1
+        prompt_tokens = int(sum(len(m.get("content", "").split()) for m in messages) * 1.3) + 1
+        if self.role == "main":
+            modelled = 5200 + 40 * completion_tokens + rng.gauss(0, 900) + 2500 * difficulty
+        else:
+            modelled = 700 + 11 * completion_tokens + rng.gauss(0, 250) + 600 * difficulty
+        modelled = max(150.0, modelled)
+        remaining = modelled * self.latency_scale / 1000 - (time.perf_counter() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+        return ChatResult(text=text, source=self.model, provider=self.name, latency_ms=round(modelled, 1),
+                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, simulated=True)
+
+    def _answer(self, question: str, difficulty: float, rng: random.Random) -> str:
+        terms = key_terms(question) or ["question"]
+        if self.role == "main":
+            coverage, length_words, fail = 1.0, int(45 + 160 * difficulty), 0.03
+        else:
+            coverage = max(0.25, 1.0 - 0.85 * difficulty * rng.uniform(0.6, 1.3))
+            length_words = int(40 + 40 * difficulty * rng.uniform(0.3, 1.0))
+            fail = max(0.0, 1.15 * difficulty - 0.25)
+        if rng.random() < fail * 0.35:
+            return rng.choice(REFUSALS)
+        kept = [t for t in terms if rng.random() < coverage] or terms[:1]
+        sentences = [f"{rng.choice(OPENERS)} {' '.join(kept[:6])} is the heart of this question."]
+        i = 0
+        while len(" ".join(sentences).split()) < length_words:
+            a, b = kept[i % len(kept)], kept[(i + 1) % len(kept)]
+            sentences.append(rng.choice(CONNECTORS).format(a=a, b=b))
+            i += 1
+        if self.role == "embedder" and rng.random() < fail * 0.5:
+            loop = " ".join(sentences[1:2] or sentences[:1])
+            sentences = sentences[:1] + [loop] * rng.randint(4, 7)
+        if self.role == "embedder" and rng.random() < fail * 0.5:
+            words = " ".join(sentences).split()
+            return " ".join(words[: max(6, len(words) // 4)])
+        return " ".join(sentences)
+
+    def ping(self) -> tuple[bool, str]:
+        return True, f"simulated {self.role} model (latency scale {self.latency_scale:g})"

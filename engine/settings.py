@@ -1,0 +1,285 @@
+"""Typed settings: environment variables over the selected profile file over defaults.
+
+Priority (highest first): keyword arguments to `Settings(...)`, process environment variables,
+the profile file chosen by AIOS_PROFILE (`.env.local-hf` by default, `.env.local-only` for the
+strict no-network profile), then the defaults below. `get_settings()` builds the object lazily
+and caches it; tests call `reset_settings()` after changing the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engine.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROFILES = {"local-hf": ".env.local-hf", "local-only": ".env.local-only"}
+
+# Runbook 004's model_config.json defaults: LM Studio on its default port.
+DEFAULT_MODEL_CONFIG: dict[str, dict[str, str]] = {
+    "main_model": {
+        "name": "openhermes-2.5-mistral-7b",
+        "api_endpoint": "http://localhost:1234/v1/chat/completions",
+    },
+    "embedder_llm": {
+        "name": "llama-3.2-1b-instruct-abliterated",
+        "api_endpoint": "http://localhost:1234/v1/chat/completions",
+    },
+}
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every knob the engine reads. Field names map to UPPER_CASE environment variables."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_file_encoding="utf-8")
+
+    aios_profile: Literal["local-hf", "local-only"] = "local-hf"
+    aios_data_dir: Path = REPO_ROOT / "data_core"
+    aios_provider: Literal["auto", "openai", "sim"] = "auto"
+
+    # Secrets: SecretStr so that repr(), str() and model_dump() never show them.
+    hf_token: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    aios_api_key: SecretStr | None = None
+
+    # Egress policy (runbook 000).
+    provider_allowlist: CommaList = Field(default_factory=list)
+    egress_allowlist: CommaList = Field(default_factory=list)
+    no_net_mode: bool = False
+
+    # model_config.json overrides.
+    aios_main_model: str | None = None
+    aios_main_endpoint: str | None = None
+    aios_main_provider: str | None = None
+    aios_embedder_model: str | None = None
+    aios_embedder_endpoint: str | None = None
+    aios_embedder_provider: str | None = None
+
+    # Provider client behaviour.
+    aios_request_timeout_s: float = Field(default=60.0, gt=0)
+    aios_probe_timeout_s: float = Field(default=0.5, gt=0)
+    aios_max_retries: int = Field(default=2, ge=0, le=10)
+    aios_retry_backoff_s: float = Field(default=0.5, ge=0)
+    aios_max_retry_after_s: float = Field(default=30.0, ge=0)
+    aios_max_tokens: int = Field(default=512, gt=0)
+
+    # Simulator: modelled latencies are multiplied by this scale for the real sleep.
+    aios_sim_seed: int = 0
+    aios_sim_latency_scale: float = Field(default=0.0002, ge=0)
+
+    # The closed loop.
+    aios_adaptive_enabled: bool = True
+    aios_experiment_seed: str = "aios-adaptive-routing"
+    aios_router: str = "complexity"
+    aios_quality_judge: bool = False
+
+    # Bandit and recipes (runbook 000).
+    bandit_enabled: bool = False
+    recipes_reload_mode: Literal["events", "poll", "off"] = "events"
+    recipes_reload_interval_seconds: float = Field(default=5.0, gt=0)
+    recipes_debounce_ms: int = Field(default=300, ge=0)
+    validation_strict: bool = False
+    validation_strict_scope: Literal["all", "critical"] = "all"
+
+    @field_validator("provider_allowlist", "egress_allowlist", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("aios_data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def paths(self) -> DataPaths:
+        return DataPaths.under(self.aios_data_dir)
+
+    def secret_values(self) -> list[str]:
+        """The plain values of every secret, for redaction filters; never display these."""
+        out = []
+        for secret in (self.hf_token, self.openai_api_key, self.aios_api_key):
+            if secret is not None and secret.get_secret_value():
+                out.append(secret.get_secret_value())
+        return out
+
+    def api_key_for(self, provider: str) -> SecretStr | None:
+        """The bearer token for a provider: HF_TOKEN for `hf`, else AIOS_API_KEY or OPENAI_API_KEY."""
+        if provider == "hf":
+            return self.hf_token
+        return self.aios_api_key or self.openai_api_key
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings as plain JSON-able values with every secret replaced by a marker."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "**********" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name.upper()] = value
+        return out
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Every file the engine reads or writes, all under one data directory (AIOS_DATA_DIR)."""
+
+    root: Path
+
+    @classmethod
+    def under(cls, root: Path) -> DataPaths:
+        return cls(root=Path(root))
+
+    @property
+    def analytics_dir(self) -> Path:
+        return self.root / "analytics"
+
+    @property
+    def log(self) -> Path:
+        return self.analytics_dir / "hypotheses.ndjson"
+
+    @property
+    def adaptive_state(self) -> Path:
+        return self.analytics_dir / "adaptive_routing_state.json"
+
+    @property
+    def bandit_db(self) -> Path:
+        return self.analytics_dir / "bandit.sqlite3"
+
+    @property
+    def goldens_dir(self) -> Path:
+        return self.root / "goldens"
+
+    @property
+    def sample_set(self) -> Path:
+        return self.goldens_dir / "sample_set.json"
+
+    @property
+    def baseline(self) -> Path:
+        return self.goldens_dir / "baseline_new.json"
+
+    @property
+    def last_report(self) -> Path:
+        return self.goldens_dir / "last_report.json"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def model_config(self) -> Path:
+        return self.config_dir / "model_config.json"
+
+    @property
+    def recipes_dir(self) -> Path:
+        return self.root / "recipes"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model entry of model_config.json, after env overrides."""
+
+    role: str  # "main" or "embedder"
+    name: str
+    api_endpoint: str
+    provider: str = "lmstudio"
+
+    @property
+    def models_url(self) -> str:
+        """The `GET /v1/models` URL next to a chat-completions endpoint."""
+        endpoint = self.api_endpoint.rstrip("/")
+        if endpoint.endswith("/chat/completions"):
+            return endpoint[: -len("/chat/completions")] + "/models"
+        return endpoint + "/models"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    main: ModelSpec
+    embedder: ModelSpec
+
+    def for_route(self, route: str) -> ModelSpec:
+        return self.main if route == "main" else self.embedder
+
+
+def profile_file(profile: str) -> Path:
+    """The profile file for AIOS_PROFILE; AIOS_ENV_DIR relocates the folder (default: repo root)."""
+    folder = Path(os.environ.get("AIOS_ENV_DIR", REPO_ROOT))
+    return folder / PROFILES[profile]
+
+
+def build_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment and the profile file; raise ConfigError on bad values."""
+    profile = overrides.get("aios_profile") or os.environ.get("AIOS_PROFILE", "local-hf")
+    if profile not in PROFILES:
+        raise ConfigError(f"AIOS_PROFILE={profile!r} is not one of {sorted(PROFILES)}")
+    env_file = profile_file(profile)
+    try:
+        return Settings(_env_file=env_file if env_file.exists() else None, **overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings (environment or {env_file.name}): {problems}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return build_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings so the next `get_settings()` re-reads the environment."""
+    get_settings.cache_clear()
+
+
+def load_model_config(settings: Settings | None = None) -> ModelConfig:
+    """Read `<data dir>/config/model_config.json` (defaults when absent) and apply env overrides.
+
+    Raises ConfigError naming the file and field when the file is not valid.
+    """
+    settings = settings or get_settings()
+    path = settings.paths.model_config
+    raw: dict[str, Any] = json.loads(json.dumps(DEFAULT_MODEL_CONFIG))
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a JSON object with main_model and embedder_llm")
+        for key in ("main_model", "embedder_llm"):
+            entry = loaded.get(key, {})
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{path}: field {key} must be an object with name and api_endpoint")
+            raw[key].update({k: v for k, v in entry.items() if isinstance(v, str)})
+
+    def spec(role: str, key: str, model: str | None, endpoint: str | None, provider: str | None) -> ModelSpec:
+        entry = raw[key]
+        name = model or entry.get("name", "")
+        url = endpoint or entry.get("api_endpoint", "")
+        if not name or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{path}: field {key} needs a name and an http(s) api_endpoint")
+        return ModelSpec(role, name, url, (provider or entry.get("provider") or "lmstudio").lower())
+
+    return ModelConfig(
+        main=spec("main", "main_model", settings.aios_main_model, settings.aios_main_endpoint,
+                  settings.aios_main_provider),
+        embedder=spec("embedder", "embedder_llm", settings.aios_embedder_model,
+                      settings.aios_embedder_endpoint, settings.aios_embedder_provider),
+    )

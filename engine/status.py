@@ -1,0 +1,113 @@
+"""The system overview behind `python -m engine status` (runbook 004's get_system_overview)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.providers import resolve_providers
+from engine.settings import Settings, load_model_config
+
+
+@dataclass
+class ModelStatus:
+    role: str
+    name: str
+    endpoint: str
+    provider: str
+    answers: bool
+    detail: str
+
+
+@dataclass
+class SystemStatus:
+    profile: str
+    provider_mode: str
+    provider_reason: str
+    simulated: bool
+    models: list[ModelStatus]
+    paths: dict[str, str]
+    event_count: int
+    log_bytes: int
+    adaptive_enabled: bool
+    adaptive: dict[str, Any] | None
+    egress: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def count_lines(path: Path) -> tuple[int, int]:
+    """(newline count, size in bytes) of a file, read in 1 MiB chunks; (0, 0) when missing."""
+    try:
+        with open(path, "rb") as handle:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+            return lines, handle.tell()
+    except FileNotFoundError:
+        return 0, 0
+
+
+def load_adaptive_summary(path: Path) -> dict[str, Any] | None:
+    """Bucket sample counts and boundaries from the adaptive state file, as the runbook reads it."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return {name: {"sample_count": bucket.get("sample_count", 0), "boundary": bucket.get("boundary")}
+                for name, bucket in state["buckets"].items()}
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {"error": f"{path} is not a readable adaptive state"}
+
+
+def compute_status(settings: Settings) -> SystemStatus:
+    models = load_model_config(settings)
+    choice = resolve_providers(settings, models)
+    rows = []
+    for spec, provider in ((models.main, choice.main), (models.embedder, choice.embedder)):
+        answers, detail = provider.ping()
+        rows.append(ModelStatus(spec.role, spec.name, spec.api_endpoint,
+                                provider.name, answers, detail))
+    paths = settings.paths
+    events, size = count_lines(paths.log)
+    return SystemStatus(
+        profile=settings.aios_profile,
+        provider_mode=choice.mode,
+        provider_reason=choice.reason,
+        simulated=choice.simulated,
+        models=rows,
+        paths={"data_dir": str(paths.root), "log": str(paths.log),
+               "adaptive_state": str(paths.adaptive_state), "model_config": str(paths.model_config),
+               "goldens": str(paths.goldens_dir)},
+        event_count=events,
+        log_bytes=size,
+        adaptive_enabled=settings.aios_adaptive_enabled,
+        adaptive=load_adaptive_summary(paths.adaptive_state),
+        egress={"no_net_mode": settings.no_net_mode, "provider_allowlist": settings.provider_allowlist,
+                "egress_allowlist": settings.egress_allowlist},
+    )
+
+
+def render_status_text(status: SystemStatus) -> str:
+    lines = [
+        f"profile        {status.profile}",
+        f"provider       {status.provider_mode}{'  [SIMULATED]' if status.simulated else ''}",
+        f"               {status.provider_reason}",
+    ]
+    for model in status.models:
+        mark = "answers" if model.answers else "NOT ANSWERING"
+        lines.append(f"{model.role:<14} {model.name} ({model.provider}) {mark}: {model.detail}")
+    lines.append(f"data dir       {status.paths['data_dir']}")
+    lines.append(f"log            {status.paths['log']} ({status.event_count} events, {status.log_bytes} bytes)")
+    lines.append(f"adaptive       {'enabled' if status.adaptive_enabled else 'DISABLED (AIOS_ADAPTIVE_ENABLED=0)'}")
+    if status.adaptive is None:
+        lines.append("               no adaptive state yet (it starts with the first question)")
+    else:
+        for name, bucket in status.adaptive.items():
+            lines.append(f"               {name}: {bucket}")
+    egress = status.egress
+    lines.append(f"egress         NO_NET_MODE={str(egress['no_net_mode']).lower()} "
+                 f"PROVIDER_ALLOWLIST={','.join(egress['provider_allowlist'])} "
+                 f"EGRESS_ALLOWLIST={','.join(egress['egress_allowlist'])}")
+    return "\n".join(lines)

@@ -1,0 +1,33 @@
+# Sourced by the scripts: create .venv with Python 3.11+ and install a requirements file when it
+# changed since the last install (a hash stamp inside .venv), so repeat runs start at once.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${AIOS_VENV:-$ROOT/.venv}"
+
+find_python() {
+  for cmd in python3.13 python3.12 python3.11 python3 python; do
+    if command -v "$cmd" >/dev/null 2>&1 &&
+       "$cmd" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$cmd"; return 0
+    fi
+  done
+  echo "error: Python 3.11 or newer is needed (python3 --version)" >&2
+  return 1
+}
+
+ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
+  local req="$ROOT/$1" stamp hash
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating virtual environment in $VENV" >&2
+    "$(find_python)" -m venv "$VENV"
+  fi
+  stamp="$VENV/.installed-$(basename "$1")"
+  hash="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+    echo "==> installing $1 (first run takes about a minute)" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "$hash" > "$stamp"
+  fi
+  export PATH="$VENV/bin:$PATH"
+  PY="$VENV/bin/python"
+}
