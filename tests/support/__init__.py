@@ -1,0 +1,1 @@
+"""Test helpers shared by every test package (a fake OpenAI-compatible server on loopback)."""
