@@ -38,7 +38,11 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        # A header that is neither seconds nor an HTTP-date is ignored (backoff applies), not fatal.
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
         if parsed is None:
             return None
         seconds = parsed.timestamp() - time.time()

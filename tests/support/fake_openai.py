@@ -22,7 +22,9 @@ predict them), or, for `"stream": true`, server-sent `chat.completion.chunk` eve
 `data: [DONE]` (usage in a final chunk when `stream_options.include_usage` is true). `reply` may be a
 string or a function of the request's JSON body. Requests are served concurrently (one thread per
 connection), so a fixed `delay_s` of 0.2 s with five parallel clients takes about 0.2 s, not 1 s.
-`closed_port()` returns a loopback port with nothing listening, for "connection refused" cases.
+A request in proxy form (absolute URL as the request target) is served like a direct one, so a
+test can point a requests Session's proxy at this server and see whether a call for a remote host
+would have left the machine. `closed_port()` returns a loopback port with nothing listening, for "connection refused" cases.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 Reply = str | Callable[[dict[str, Any]], str]
 
@@ -116,7 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _record(self, body: bytes) -> RecordedRequest:
-        record = RecordedRequest(method=self.command, path=self.path.split("?", 1)[0],
+        # A client sending through a proxy uses the absolute form ("http://host/v1/..."); keep the path.
+        path = urlsplit(self.path).path if "://" in self.path else self.path.split("?", 1)[0]
+        record = RecordedRequest(method=self.command, path=path,
                                  headers={k.lower(): v for k, v in self.headers.items()},
                                  body=body, received_at=time.monotonic())
         self.server.fake._add_request(record)
