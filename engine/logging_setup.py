@@ -16,13 +16,24 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self.secrets = [s for s in secrets if len(s) >= 4]
 
+    def _mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             message = record.getMessage()
             if any(s in message for s in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, MASK)
-                record.msg, record.args = message, None
+                record.msg, record.args = self._mask(message), None
+            # A traceback can quote a secret too (an exception message, a local header dict):
+            # pre-format it here, masked, so handlers print exc_text instead of re-formatting.
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self._mask(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self._mask(record.stack_info)
         return True
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.providers import resolve_providers
+from engine.providers.egress import safe_url
 from engine.settings import Settings, load_model_config
 
 
@@ -67,7 +68,8 @@ def compute_status(settings: Settings) -> SystemStatus:
     rows = []
     for spec, provider in ((models.main, choice.main), (models.embedder, choice.embedder)):
         answers, detail = provider.ping()
-        rows.append(ModelStatus(spec.role, spec.name, spec.api_endpoint,
+        # safe_url: an endpoint written with user:key@host must not print its key.
+        rows.append(ModelStatus(spec.role, spec.name, safe_url(spec.api_endpoint),
                                 provider.name, answers, detail))
     paths = settings.paths
     events, size = count_lines(paths.log)
