@@ -1,0 +1,132 @@
+"""`python -m engine golden record|compare` (and scripts/golden_runner.py): golden regression tests.
+
+Exit codes: 0 no regression (record: baseline written), 1 a case regressed (record: a case got no
+answer, nothing written), 2 bad input naming the file and the case, 130 Ctrl-C (nothing half-written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine.errors import EXIT_FAILURE, EXIT_OK
+from engine.golden.cases import load_baseline, load_golden_set
+from engine.golden.report import render_report_text
+from engine.golden.runner import compare_to_baseline, default_set_path, record_baseline
+from engine.golden.similarity import MODES, get_similarity
+from engine.settings import get_settings
+
+NAME = "golden"
+HELP = "golden regression tests: record a baseline, compare a new run against it"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="set_path", type=Path, default=None,
+                        help="golden set JSON (default: <data dir>/goldens/sample_set.json)")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="cases answered concurrently; also the bound on parallel provider calls (default 1)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="golden_mode", metavar="record|compare", required=True)
+    record = sub.add_parser("record", help="answer every case once and write the baseline")
+    _common(record)
+    record.add_argument("--out", type=Path, default=None,
+                        help="baseline to write (default: <data dir>/goldens/baseline_new.json)")
+    record.add_argument("--skip-existing", action="store_true",
+                        help="keep the baseline if the file already exists (CI: record only the first time)")
+    record.add_argument("--allow-unanswered", action="store_true",
+                        help="write the baseline even when some case got no answer (source unknown)")
+    compare = sub.add_parser("compare", help="answer every case again and compare with the baseline")
+    _common(compare)
+    compare.add_argument("--baseline", type=Path, default=None,
+                         help="baseline to compare with (default: <data dir>/goldens/baseline_new.json)")
+    compare.add_argument("--threshold", type=float, default=0.25,
+                         help="a case regresses when its quality or similarity falls by more than this "
+                              "fraction (default 0.25)")
+    compare.add_argument("--out", type=Path, default=None,
+                         help="report to write (default: <data dir>/goldens/last_report.json); a copy is kept "
+                              "as comparison_<UTC time>.json beside it")
+    compare.add_argument("--junit", type=Path, default=None, help="also write JUnit XML here")
+    compare.add_argument("--repeat", type=int, default=1,
+                         help="answer each case K times and report its pass rate (default 1)")
+    compare.add_argument("--min-pass-fraction", type=float, default=1.0,
+                         help="with --repeat: a case passes when at least this fraction of its runs pass "
+                              "(default 1.0: all)")
+    compare.add_argument("--similarity", choices=MODES, default="auto",
+                         help="answer similarity: lexical (token cosine), semantic (needs "
+                              "requirements-semantic.txt), auto = semantic when installed (default)")
+    compare.add_argument("--json", action="store_true", help="print the whole report as JSON")
+
+
+class _Progress:
+    """A tqdm bar on stderr (shown on a terminal), fed by the runner's (done, total) callback."""
+
+    def __init__(self, label: str, disabled: bool) -> None:
+        self.label, self.disabled, self.bar = label, disabled, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.label, unit="case", file=sys.stderr,
+                            disable=True if self.disabled else None, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    set_path = args.set_path or default_set_path(settings)
+    golden_set = load_golden_set(set_path)
+    progress = _Progress(args.golden_mode, args.no_progress)
+    try:
+        if args.golden_mode == "record":
+            return _record(args, settings, golden_set, progress)
+        return _compare(args, settings, golden_set, progress)
+    finally:
+        progress.close()
+
+
+def _record(args, settings, golden_set, progress) -> int:
+    out = args.out or settings.paths.baseline
+    if args.skip_existing and out.exists():
+        print(f"Baseline {out} exists; keeping it (--skip-existing)")
+        return EXIT_OK
+    result = record_baseline(golden_set, out, settings=settings, jobs=args.jobs, progress=progress,
+                             allow_unanswered=args.allow_unanswered)
+    progress.close()
+    s = result.summary
+    line = (f"{s['answered']}/{s['cases']} answered; routing {s['routing']['main_pct']:.0%} main, "
+            f"{s['routing']['embedder_pct']:.0%} embedder; latency p50 {s['latency_ms']['p50']:.0f} ms, "
+            f"p95 {s['latency_ms']['p95']:.0f} ms; mean quality {s['quality_mean']}")
+    if not result.written:
+        print(f"Baseline NOT written: no answer for {', '.join(result.unanswered)} (source unknown). "
+              f"Is the model server running? {line}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Recorded {s['cases']} cases of {golden_set.path} (set hash {result.set_hash}) to {result.path}")
+    print(line)
+    return EXIT_OK
+
+
+def _compare(args, settings, golden_set, progress) -> int:
+    baseline = load_baseline(args.baseline or settings.paths.baseline, golden_set)
+    similarity = get_similarity(args.similarity)
+    result = compare_to_baseline(golden_set, baseline, args.out or settings.paths.last_report,
+                                 settings=settings, similarity=similarity, threshold=args.threshold,
+                                 jobs=args.jobs, repeat=args.repeat, min_pass_fraction=args.min_pass_fraction,
+                                 progress=progress, junit=args.junit)
+    progress.close()
+    if args.json:
+        print(json.dumps(result.report, indent=2))
+    else:
+        print(render_report_text(result.report))
+        print(f"Report: {result.report_path} (history: {result.history_path.name})"
+              + (f", JUnit: {result.junit_path}" if result.junit_path else ""))
+    return EXIT_FAILURE if result.regressed else EXIT_OK

@@ -1,0 +1,267 @@
+"""Pure scoring of golden runs against a baseline, and the comparison report built from them.
+
+A case regresses when it got no answer (source "unknown"), or when its quality or its similarity
+to the baseline answer falls by more than the threshold (quality relative to the baseline's,
+similarity from 1.0). Latency is reported per case; the P95 latency SLO judges it as a whole.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.golden.cases import Baseline, GoldenCase, GoldenSet
+
+REPORT_VERSION = 1
+UNKNOWN_SOURCE = "unknown"
+
+
+@dataclass
+class CaseRun:
+    """One answer to one golden case (one of `--repeat` attempts)."""
+
+    case_id: str
+    attempt: int
+    question: str
+    trait: str
+    answer: str
+    route: str
+    source: str
+    provider: str
+    simulated: bool
+    latency_ms: float
+    quality: float
+    complexity: float | None = None
+    boundary: float | None = None
+    quality_components: dict[str, float] = field(default_factory=dict)
+    error_code: str | None = None
+    error_message: str | None = None
+    message_id: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.source != UNKNOWN_SOURCE and not self.error_code
+
+    @classmethod
+    def from_result(cls, case: GoldenCase, attempt: int, result: Any) -> CaseRun:
+        """From an engine.api.AskResult (or anything with the same attributes)."""
+        return cls(case_id=case.id, attempt=attempt, question=case.question, trait=case.trait,
+                   answer=result.answer or "", route=result.route, source=result.source,
+                   provider=result.provider, simulated=bool(result.simulated),
+                   latency_ms=float(result.latency_ms), quality=float(result.quality),
+                   complexity=getattr(result, "complexity", None), boundary=getattr(result, "boundary", None),
+                   quality_components=dict(getattr(result, "quality_components", {}) or {}),
+                   error_code=result.error_code, error_message=getattr(result, "error_message", None),
+                   message_id=getattr(result, "message_id", None))
+
+    def baseline_entry(self) -> dict[str, Any]:
+        """What `record` keeps for this case."""
+        return {"question": self.question,
+                "question_hash": GoldenCase(self.case_id, self.question, self.trait).question_hash,
+                "trait": self.trait, "answer": self.answer, "route": self.route, "source": self.source,
+                "provider": self.provider, "simulated": self.simulated,
+                "latency_ms": round(self.latency_ms, 1), "quality": round(self.quality, 4),
+                "quality_components": self.quality_components, "complexity": self.complexity,
+                "boundary": self.boundary, "error_code": self.error_code}
+
+
+@dataclass
+class RunCheck:
+    """The verdict on one run against its baseline entry."""
+
+    passed: bool
+    reasons: list[str]
+    similarity: float | None
+    quality_drop: float | None  # relative to the baseline quality; negative = improved
+
+
+def compute_run_check(run: CaseRun, baseline: dict[str, Any] | None, threshold: float,
+                      similarity: float | None) -> RunCheck:
+    """Judge one run. `similarity` is the answer's similarity to the baseline answer (None: no baseline).
+
+    A run without a baseline entry (an added case) passes when a model answered it.
+    """
+    reasons: list[str] = []
+    if not run.answered:
+        detail = f" ({run.error_code})" if run.error_code else ""
+        reasons.append(f"no answer: source unknown{detail}")
+    if baseline is None:
+        return RunCheck(not reasons, reasons + ["added: not in the baseline (record again to include it)"],
+                        None, None)
+    base_quality = float(baseline["quality"])
+    if base_quality > 0:
+        drop = (base_quality - run.quality) / base_quality
+    else:
+        drop = -run.quality  # nothing to lose: any quality is an improvement
+    if run.answered and drop > threshold:
+        reasons.append(f"quality fell {drop:.0%} ({base_quality:.2f} -> {run.quality:.2f}), "
+                       f"more than the threshold {threshold:.0%}")
+    if run.answered and similarity is not None and (1.0 - similarity) > threshold:
+        reasons.append(f"answer similarity to the baseline {similarity:.2f} "
+                       f"(fell {1.0 - similarity:.2f}, more than the threshold {threshold:.2f})")
+    return RunCheck(not reasons, reasons, similarity, drop)
+
+
+def compute_latency_stats(latencies: list[float]) -> dict[str, float | None]:
+    """p50 / p95 (linear interpolation, numpy's default) / mean / max in milliseconds."""
+    if not latencies:
+        return {"p50": None, "p95": None, "mean": None, "max": None}
+    values = np.asarray(latencies, dtype=float)
+    return {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1),
+            "mean": round(float(values.mean()), 1), "max": round(float(values.max()), 1)}
+
+
+def compute_routing_split(routes: list[str]) -> dict[str, float | int]:
+    counts = Counter(routes)
+    total = sum(counts.values())
+    return {"main": counts.get("main", 0), "embedder": counts.get("embedder", 0),
+            "main_pct": round(counts.get("main", 0) / total, 4) if total else 0.0,
+            "embedder_pct": round(counts.get("embedder", 0) / total, 4) if total else 0.0}
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def compute_case_result(case: GoldenCase, runs: list[CaseRun], checks: list[RunCheck],
+                        baseline: dict[str, Any] | None, min_pass_fraction: float) -> dict[str, Any]:
+    """Fold a case's runs into one row of the report (reasons counted across runs)."""
+    passes = sum(check.passed for check in checks)
+    pass_rate = passes / len(runs)
+    passed = pass_rate >= min_pass_fraction
+    reason_counts: Counter[str] = Counter()
+    for check in checks:
+        reason_counts.update(dict.fromkeys(check.reasons, 1))
+    reasons = [reason if n == len(runs) else f"{reason} [{n}/{len(runs)} runs]"
+               for reason, n in reason_counts.items()]
+    similarities = [c.similarity for c in checks if c.similarity is not None]
+    drops = [c.quality_drop for c in checks if c.quality_drop is not None]
+    routes = Counter(run.route for run in runs)
+    status = "added" if baseline is None else ("pass" if passed else "fail")
+    if baseline is None and not passed:
+        status = "fail"
+    return {
+        "id": case.id, "question": case.question, "trait": case.trait, "status": status,
+        "passed": passed, "pass_rate": round(pass_rate, 4), "runs": len(runs), "reasons": reasons,
+        "similarity": _mean(similarities), "quality": _mean([run.quality for run in runs]),
+        "baseline_quality": None if baseline is None else baseline.get("quality"),
+        "quality_drop": _mean(drops),
+        "latency_ms": round(float(np.mean([run.latency_ms for run in runs])), 1),
+        "baseline_latency_ms": None if baseline is None else baseline.get("latency_ms"),
+        "route": routes.most_common(1)[0][0], "baseline_route": None if baseline is None else baseline.get("route"),
+        "source": runs[-1].source, "provider": runs[-1].provider,
+        "answered": all(run.answered for run in runs),
+        "error_code": next((run.error_code for run in runs if run.error_code), None),
+        "answer": runs[-1].answer,
+        "attempts": [{"attempt": run.attempt, "passed": check.passed, "similarity": check.similarity,
+                      "quality": run.quality, "latency_ms": run.latency_ms, "route": run.route,
+                      "source": run.source, "error_code": run.error_code, "message_id": run.message_id}
+                     for run, check in zip(runs, checks)],
+    }
+
+
+@dataclass
+class CompareContext:
+    """Everything about a compare run that is not a per-case number."""
+
+    threshold: float
+    similarity_measure: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    jobs: int
+    repeat: int
+    min_pass_fraction: float
+    run_id: str
+
+
+def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun], checks: list[RunCheck],
+                   context: CompareContext) -> dict[str, Any]:
+    """The comparison report (a JSON-able dict). `runs` and `checks` are parallel lists."""
+    by_case: dict[str, list[tuple[CaseRun, RunCheck]]] = {}
+    for run, check in zip(runs, checks):
+        by_case.setdefault(run.case_id, []).append((run, check))
+    cases = []
+    for case in golden_set.cases:
+        pairs = sorted(by_case.get(case.id, []), key=lambda p: p[0].attempt)
+        if not pairs:
+            continue
+        cases.append(compute_case_result(case, [p[0] for p in pairs], [p[1] for p in pairs],
+                                         baseline.cases.get(case.id), context.min_pass_fraction))
+    set_ids = set(golden_set.ids())
+    missing = [{"id": case_id, "question": entry.get("question", ""),
+                "reason": "missing: in the baseline but no longer in the set"}
+               for case_id, entry in baseline.cases.items() if case_id not in set_ids]
+    failed = [row["id"] for row in cases if not row["passed"]]
+    runs_passed = sum(check.passed for check in checks)
+    pass_rate = round(runs_passed / len(checks), 4) if checks else 0.0
+    providers = sorted({run.provider for run in runs})
+    return {
+        "version": REPORT_VERSION,
+        "status": "FAIL" if failed else "PASS",
+        "threshold": context.threshold,
+        "similarity_measure": context.similarity_measure,
+        "run_id": context.run_id,
+        "started_at": context.started_at,
+        "finished_at": context.finished_at,
+        "duration_s": round(context.duration_s, 3),
+        "jobs": context.jobs,
+        "repeat": context.repeat,
+        "min_pass_fraction": context.min_pass_fraction,
+        "set": {"path": str(golden_set.path), "hash": golden_set.hash, "cases": len(golden_set.cases)},
+        "baseline": {"path": str(baseline.path), "hash": baseline.hash, "set_hash": baseline.set_hash,
+                     "recorded_at": baseline.recorded_at, "provider": baseline.provider,
+                     "set_changed": baseline.set_hash != golden_set.hash},
+        "provider": providers[0] if len(providers) == 1 else ",".join(providers),
+        "simulated": any(run.simulated for run in runs),
+        "pass_rate": pass_rate,
+        "summary": {
+            "cases": len(cases), "passed": len(cases) - len(failed), "failed": len(failed),
+            "label": f"{len(cases) - len(failed)}/{len(cases)}",
+            "runs": len(checks), "runs_passed": runs_passed,
+            "regressed": failed,
+            "added": [row["id"] for row in cases if row["baseline_quality"] is None],
+            "missing": [row["id"] for row in missing],
+        },
+        "routing": compute_routing_split([run.route for run in runs]),
+        "latency_ms": compute_latency_stats([run.latency_ms for run in runs]),
+        "quality": {"mean": _mean([run.quality for run in runs]),
+                    "baseline_mean": _mean([float(e["quality"]) for i, e in baseline.cases.items() if i in set_ids])},
+        "cases": cases,
+        "missing_cases": missing,
+    }
+
+
+def compute_record_summary(runs: list[CaseRun]) -> dict[str, Any]:
+    """Routing split, latency and quality of a freshly recorded baseline (printed by `record`)."""
+    return {"cases": len(runs), "answered": sum(run.answered for run in runs),
+            "routing": compute_routing_split([run.route for run in runs]),
+            "latency_ms": compute_latency_stats([run.latency_ms for run in runs]),
+            "quality_mean": _mean([run.quality for run in runs])}
+
+
+def render_report_text(report: dict[str, Any]) -> str:
+    """The human summary `compare` prints: status, counts, split, latency, then each failing case."""
+    s, r, lat = report["summary"], report["routing"], report["latency_ms"]
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value / 1000:.1f}s"
+
+    lines = [
+        f"Status: {report['status']} ({s['label']} cases pass, pass rate {report['pass_rate']:.0%}, "
+        f"threshold {report['threshold']}, similarity {report['similarity_measure']})",
+        f"Routing: {r['main_pct']:.0%} main, {r['embedder_pct']:.0%} embedder",
+        f"Latency: p50 {ms(lat['p50'])}, p95 {ms(lat['p95'])}, mean {ms(lat['mean'])}"
+        + (" (simulated)" if report["simulated"] else ""),
+    ]
+    for row in report["cases"]:
+        if not row["passed"]:
+            lines.append(f"  FAIL {row['id']}: " + "; ".join(row["reasons"]))
+    for case_id in s["added"]:
+        lines.append(f"  added {case_id}: not in the baseline")
+    for row in report["missing_cases"]:
+        lines.append(f"  missing {row['id']}: in the baseline, not in the set")
+    return "\n".join(lines)
