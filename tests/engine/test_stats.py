@@ -1,0 +1,175 @@
+"""engine.stats agrees with scipy.stats on fixed cases, and degenerate arms give NotEnoughData."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats as ss
+
+from engine import stats
+from engine.errors import InputError
+
+TOL = 1e-6
+
+
+def close(a: float, b: float, tol: float = TOL) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def sample(seed: int, n: int, mean: float, sd: float, kind: str = "normal") -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "binary":
+        return (rng.random(n) < mean).astype(float)
+    if kind == "latency":
+        return rng.lognormal(math.log(mean), sd, n)
+    return rng.normal(mean, sd, n)
+
+
+# (control, treatment): tiny, very unbalanced, binary, latency-scale, one arm constant.
+CASES = {
+    "tiny_2_vs_2": (sample(1, 2, 0.7, 0.1), sample(2, 2, 0.8, 0.1)),
+    "tiny_2_vs_3": (sample(3, 2, 0.7, 0.2), sample(4, 3, 0.6, 0.05)),
+    "unbalanced_3_vs_2000": (sample(5, 3, 0.7, 0.1), sample(6, 2000, 0.72, 0.15)),
+    "unbalanced_5000_vs_4": (sample(7, 5000, 0.7, 0.1), sample(8, 4, 0.65, 0.3)),
+    "medium_40_vs_60": (sample(9, 40, 0.7, 0.1), sample(10, 60, 0.75, 0.12)),
+    "binary_share_main": (sample(11, 300, 0.6, 0, "binary"), sample(12, 280, 0.45, 0, "binary")),
+    "latency_ms": (sample(13, 150, 12_000, 0.3, "latency"), sample(14, 170, 9_000, 0.4, "latency")),
+    "control_constant": (np.full(10, 0.5), sample(15, 12, 0.55, 0.05)),
+    "large_20000_each": (sample(16, 20_000, 0.7, 0.1), sample(17, 20_000, 0.701, 0.1)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_welch_agrees_with_scipy_ttest_ind(name):
+    control, treatment = CASES[name]
+    result = stats.compute_welch(stats.ArmStats.of(control), stats.ArmStats.of(treatment))
+    assert isinstance(result, stats.WelchResult)
+    ref = ss.ttest_ind(treatment, control, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert close(result.p_value, ref.pvalue), (result.p_value, ref.pvalue)
+    assert close(result.t, ref.statistic)
+    assert close(result.df, ref.df)
+    assert close(result.diff_ci[0], ci.low) and close(result.diff_ci[1], ci.high)
+    assert close(result.diff, treatment.mean() - control.mean())
+
+    # Delta-method relative lift, the MDE and the chance to beat, recomputed independently.
+    vc, vt = control.var(ddof=1) / control.size, treatment.var(ddof=1) / treatment.size
+    mc, mt = control.mean(), treatment.mean()
+    crit = ss.t.ppf(0.975, ref.df)
+    lift_se = math.sqrt(vt / mc**2 + mt**2 * vc / mc**4)
+    assert close(result.lift, mt / mc - 1)
+    assert close(result.lift_ci[0], mt / mc - 1 - crit * lift_se)
+    assert close(result.lift_ci[1], mt / mc - 1 + crit * lift_se)
+    assert close(result.mde, (ss.norm.ppf(0.975) + ss.norm.ppf(0.8)) * math.sqrt(vc + vt))
+    assert close(result.chance_to_beat, ss.norm.cdf(ref.statistic))
+    lower_better = stats.compute_welch(stats.ArmStats.of(control), stats.ArmStats.of(treatment),
+                                       higher_is_better=False)
+    assert close(lower_better.chance_to_beat, ss.norm.cdf(-ref.statistic))
+    assert all(math.isfinite(v) for v in (result.p_value, *result.diff_ci, *result.lift_ci, result.mde))
+
+
+@pytest.mark.parametrize("control,treatment,reason", [
+    ([], [], "control has 0"),
+    ([], [0.5, 0.6, 0.7], "control has 0"),
+    ([0.5, 0.6], [], "treatment has 0"),
+    ([0.5], [0.5, 0.6, 0.7], "control has 1 observation;"),
+    ([0.8] * 50, [0.8] * 40, "zero variance"),
+    ([1.0] * 30, [0.0] * 30, "zero variance"),
+])
+def test_degenerate_arms_give_not_enough_data_not_nan(control, treatment, reason):
+    result = stats.compute_welch(stats.ArmStats.of(control), stats.ArmStats.of(treatment))
+    assert isinstance(result, stats.NotEnoughData)
+    assert result.enough is False and reason in result.reason
+    assert "nan" not in str(result.to_dict()).lower()
+
+
+def test_arm_stats_from_sums_match_numpy():
+    values = sample(20, 1000, 15_000, 0.5, "latency")
+    arm = stats.ArmStats.of(values)
+    assert close(arm.mean, values.mean(), 1e-12)
+    assert close(arm.variance, values.var(ddof=1), 1e-9)
+    assert stats.ArmStats(0).mean is None and stats.ArmStats(1, 3.0, 9.0).variance is None
+    # Constant data: rounding in the sum of squares must not leave a tiny positive variance.
+    assert stats.ArmStats.of(np.full(1000, 0.1)).variance == 0.0
+
+
+@pytest.mark.parametrize("df", [0.7, 1, 2, 3.5, 9, 30, 241.3, 5_000, 1e6])
+def test_t_distribution_matches_scipy(df):
+    for t in (0.0, 0.02, 0.7, 1.96, 4.0, 25.0, -1.3):
+        assert abs(stats.t_sf(t, df) - ss.t.sf(t, df)) < 1e-10
+    for p in (0.6, 0.9, 0.975, 0.995, 0.9999, 0.025):
+        assert close(stats.t_ppf(p, df), ss.t.ppf(p, df), 1e-9)
+
+
+def test_normal_and_chi2_match_scipy():
+    for p in (1e-9, 0.001, 0.2, 0.5, 0.8, 0.975, 0.999999):
+        assert close(stats.normal_ppf(p), ss.norm.ppf(p), 1e-12)
+    for df in (1, 2, 3, 7):
+        for x in (0.01, 0.5, 3.84, 10.8, 60.0):
+            assert abs(stats.chi2_sf(x, df) - ss.chi2.sf(x, df)) < 1e-12
+
+
+@pytest.mark.parametrize("observed,share", [
+    ({"control": 520, "treatment": 480}, {"control": 0.5, "treatment": 0.5}),
+    ({"control": 8, "treatment": 30}, {"control": 0.5, "treatment": 0.5}),
+    ({"control": 5000, "treatment": 4700}, {"control": 0.5, "treatment": 0.5}),
+    ({"control": 310, "treatment": 690}, {"control": 0.3, "treatment": 0.7}),
+    ({"control": 100, "treatment": 50}, {"control": 0.5, "treatment": 0.5}),
+    ({"a": 90, "b": 120, "c": 95}, {"a": 1, "b": 1, "c": 1}),
+])
+def test_srm_matches_scipy_chisquare(observed, share):
+    result = stats.compute_srm(observed, share)
+    counts = list(observed.values())
+    total = sum(counts)
+    expected = [total * share[k] / sum(share.values()) for k in observed]
+    ref = ss.chisquare(counts, expected)
+    assert result.checked
+    assert close(result.chi2, ref.statistic) and abs(result.p_value - ref.pvalue) < 1e-12
+    assert result.alert == (ref.pvalue < 0.001)
+
+
+def test_srm_alerts_only_when_every_arm_has_enough_units():
+    small = stats.compute_srm({"control": 7, "treatment": 200}, {"control": 0.5, "treatment": 0.5})
+    assert not small.checked and not small.alert and "not enough data" in small.message
+    assert small.p_value is None
+    empty = stats.compute_srm({}, {"control": 0.5, "treatment": 0.5})
+    assert not empty.checked and not empty.alert
+    off = stats.compute_srm({"control": 300, "treatment": 200}, {"control": 0.5, "treatment": 0.5})
+    assert off.alert and "SAMPLE RATIO MISMATCH" in off.message
+    with pytest.raises(InputError):
+        stats.compute_srm({"control": 10}, {"control": 0.0, "treatment": 1.0})
+
+
+@pytest.mark.parametrize("passed,total", [(0, 10), (10, 10), (57, 60), (1, 3), (950, 1000)])
+def test_pass_rate_wilson_interval_matches_scipy(passed, total):
+    result = stats.compute_pass_rate(passed, total)
+    ci = ss.binomtest(passed, total).proportion_ci(0.95, method="wilson")
+    assert result.rate == passed / total
+    assert close(result.ci[0], ci.low, 1e-9) and close(result.ci[1], ci.high, 1e-9)
+
+
+def test_pass_rate_of_nothing_is_none_and_bad_counts_are_rejected():
+    assert stats.compute_pass_rate(0, 0).rate is None
+    with pytest.raises(InputError):
+        stats.compute_pass_rate(5, 3)
+
+
+def test_required_sample_size_matches_the_textbook_formula():
+    control, treatment = stats.ArmStats.of(CASES["medium_40_vs_60"][0]), stats.ArmStats.of(CASES["medium_40_vs_60"][1])
+    n = stats.compute_required_per_arm(control, treatment, 0.035)
+    z = ss.norm.ppf(0.975) + ss.norm.ppf(0.8)
+    assert n == math.ceil(z * z * (control.variance + treatment.variance) / 0.035**2)
+    assert stats.compute_required_per_arm(stats.ArmStats(1, 1, 1), treatment, 0.1) is None
+    assert stats.compute_required_per_arm(control, treatment, 0.0) is None
+
+
+def test_boundary_drift_from_the_adaptive_state():
+    state = {"buckets": {"control": {"boundary": 0.5}, "treatment": {"boundary": 0.41}}}
+    drift = stats.compute_boundary_drift(state)
+    assert drift.drift == pytest.approx(0.09) and drift.treatment_boundary == 0.41
+    assert stats.compute_boundary_drift({"buckets": {"treatment": {"boundary": 0.55}}}).drift == pytest.approx(0.05)
+    assert stats.compute_boundary_drift(None) is None
+    with pytest.raises(InputError, match="buckets.treatment.boundary"):
+        stats.compute_boundary_drift({"buckets": {"control": {"boundary": 0.5}}})
