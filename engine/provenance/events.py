@@ -70,6 +70,9 @@ class ResponseEvent(Event):
     recipe_id: str | None = None
     adaptive_enabled: bool = True
     origin: str = "ask"  # ask | simulate | golden | gateway
+    quality_fallback_reason: str | None = None  # why the judge was not used (e.g. ASSIST_JSON_INVALID)
+    error_message: str | None = None
+    route_forced: bool = False  # the caller chose the route (bypassing the router)
 
 
 class GoldenEvent(Event):
@@ -98,6 +101,8 @@ class AdaptationEvent(Event):
     samples: dict[str, int] = Field(default_factory=dict)
     reason: str
     adaptive_enabled: bool = True
+    control_boundary: float | None = None
+    drift: float | None = None  # |treatment - control| after this move
 
 
 class HypothesisEvent(Event):

@@ -1,0 +1,304 @@
+"""The closed loop for one question: bucket -> complexity -> route -> provider -> quality ->
+hypotheses -> one response event -> adaptive update (+ adaptation event), and `simulate`.
+
+An Engine holds what is expensive or must be shared per settings object: the providers, one
+EventSink, the router and the adaptive config. It is safe to call `ask` from a thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from engine.errors import InputError
+from engine.provenance.events import AdaptationEvent, Event, ResponseEvent, Tokens, new_id
+from engine.provenance.sink import EventSink
+from engine.providers.base import UNKNOWN_SOURCE, ChatResult
+from engine.providers.select import ProviderChoice, resolve_providers, sim_providers
+from engine.quality import score_answer
+from engine.routing.adaptive import AdaptiveConfig, AdaptiveState, Observation, step
+from engine.routing.bucketing import BUCKETS, assign_bucket
+from engine.routing.routers import ROUTES, check_trait, get_router
+from engine.routing.state import load_state, reset_state, save_state, state_lock
+from engine.settings import Settings, load_model_config
+
+log = logging.getLogger(__name__)
+HASH_VERSION = 1
+ORIGINS = ("ask", "simulate", "golden", "gateway")
+
+
+@dataclass
+class AskResult:
+    """What `ask` returns (docs/CONTRACTS.md); `adaptation` is set when this answer moved a boundary."""
+
+    message_id: str
+    session_id: str
+    question: str
+    trait: str
+    answer: str
+    route: str
+    source: str
+    provider: str
+    simulated: bool
+    bucket: str
+    boundary: float
+    complexity: float
+    quality: float
+    quality_components: dict[str, float]
+    latency_ms: float
+    tokens: dict[str, int]
+    error_code: str | None
+    error_message: str | None
+    recipe_id: str | None
+    quality_method: str = "heuristic"
+    adaptive_enabled: bool = True
+    adaptation: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _hypotheses_fn() -> Callable[..., list[Event]] | None:
+    try:
+        from engine.hypotheses import evaluate_hypotheses
+    except ImportError:
+        return None
+    return evaluate_hypotheses
+
+
+class Engine:
+    """The loop's long-lived parts for one settings object."""
+
+    def __init__(self, settings: Settings, *, providers: ProviderChoice | None = None,
+                 sink: EventSink | None = None, config: AdaptiveConfig | None = None) -> None:
+        self.settings = settings
+        self.config = config or AdaptiveConfig()
+        self.models = load_model_config(settings)
+        self.providers = providers or resolve_providers(settings, self.models)
+        self.sink = sink or EventSink(settings.paths.log)
+        self.router = get_router(settings.aios_router)
+        self.state_path = settings.paths.adaptive_state
+        self.hypotheses = _hypotheses_fn()
+        self._sim: Engine | None = None
+        self._sim_lock = threading.Lock()
+
+    @property
+    def adaptive_enabled(self) -> bool:
+        return self.settings.aios_adaptive_enabled
+
+    def simulator(self) -> Engine:
+        """This engine on the built-in simulator (itself when it already is), sharing the sink."""
+        if self.providers.simulated:
+            return self
+        with self._sim_lock:
+            if self._sim is None:
+                main, embedder = sim_providers(self.settings, self.models)
+                choice = ProviderChoice("sim", "simulate always uses the built-in simulator", main, embedder)
+                self._sim = Engine(self.settings, providers=choice, sink=self.sink, config=self.config)
+            return self._sim
+
+    def load_state(self) -> AdaptiveState:
+        # The file is replaced atomically, so an unlocked read sees a whole state.
+        return load_state(self.state_path, self.settings.aios_experiment_seed, self.config)
+
+    def reset_state(self):
+        return reset_state(self.state_path)
+
+    def close(self) -> None:
+        self.sink.close()
+
+    # The loop ----------------------------------------------------------------------------------
+
+    def ask(self, question: str, trait: str = "general", session_id: str | None = None, *,
+            origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
+            route: str | None = None, system_prompt: str | None = None, recipe_id: str | None = None,
+            record: bool = True) -> AskResult:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("field question: the question is empty")
+        check_trait(trait)
+        if route is not None and route not in ROUTES:
+            raise InputError(f"field route: {route!r} is not one of {', '.join(ROUTES)}")
+        if bucket is not None and bucket not in BUCKETS:
+            raise InputError(f"field bucket: {bucket!r} is not one of {', '.join(BUCKETS)}")
+        if origin not in ORIGINS:
+            raise InputError(f"field origin: {origin!r} is not one of {', '.join(ORIGINS)}")
+        session_id = session_id or new_id()
+        message_id = new_id()
+        enabled = self.adaptive_enabled
+
+        assigned, bucket_value = assign_bucket(self.settings.aios_experiment_seed, session_id,
+                                               self.config.control_bucket_pct, HASH_VERSION)
+        bucket = bucket or assigned
+        boundary = self.load_state().boundary_for(bucket, enabled)
+        decision = self.router.decide(question, trait, boundary)
+        chosen = route or decision.route
+
+        result = self._call(chosen, question, system_prompt)
+        judge = self.providers.main if self.settings.aios_quality_judge and result.ok else None
+        quality = score_answer(question, result.text, decision.score, error_code=result.error_code,
+                               judge=judge)
+        event = ResponseEvent(
+            message_id=message_id, session_id=session_id, run_id=run_id, question=question, trait=trait,
+            answer=result.text, bucket=bucket, bucket_value=round(bucket_value, 6), hash_version=HASH_VERSION,
+            complexity=decision.score, boundary=boundary, route=chosen, router=self.router.name,
+            source=result.source if result.ok else UNKNOWN_SOURCE, provider=result.provider,
+            simulated=result.simulated, latency_ms=round(result.latency_ms, 1),
+            tokens=Tokens(prompt=result.prompt_tokens, completion=result.completion_tokens,
+                          total=result.total_tokens),
+            quality=quality.quality, quality_components=quality.components, quality_method=quality.method,
+            quality_fallback_reason=quality.fallback_reason, error_code=result.error_code,
+            error_message=result.error_message, recipe_id=recipe_id, adaptive_enabled=enabled,
+            origin=origin, route_forced=route is not None,
+        )
+        adaptation = self._record(event) if record else None
+        return AskResult(
+            message_id=message_id, session_id=session_id, question=question, trait=trait,
+            answer=result.text, route=chosen, source=event.source, provider=result.provider,
+            simulated=result.simulated, bucket=bucket, boundary=boundary, complexity=decision.score,
+            quality=quality.quality, quality_components=quality.components, latency_ms=event.latency_ms,
+            tokens=event.tokens.model_dump(), error_code=result.error_code,
+            error_message=result.error_message, recipe_id=recipe_id, quality_method=quality.method,
+            adaptive_enabled=enabled, adaptation=adaptation,
+        )
+
+    def _call(self, route: str, question: str, system_prompt: str | None) -> ChatResult:
+        provider = self.providers.for_route(route)
+        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
+        messages.append({"role": "user", "content": question})
+        try:
+            return provider.chat(messages, max_tokens=self.settings.aios_max_tokens)
+        except Exception as exc:  # providers promise not to raise; the loop must answer regardless
+            log.warning("provider %s raised %s; recorded as PROVIDER_ERROR", provider.name, type(exc).__name__)
+            return ChatResult(text="", source=UNKNOWN_SOURCE, provider=provider.name, latency_ms=0.0,
+                              error_code="PROVIDER_ERROR", error_message=f"provider raised {type(exc).__name__}")
+
+    def _record(self, event: ResponseEvent) -> dict[str, Any] | None:
+        """Hypotheses, then state update and log append under the state lock (so they agree)."""
+        batch: list[Event] = [event]
+        if self.hypotheses is not None:
+            try:
+                batch.extend(self.hypotheses(event, self.settings))
+            except Exception as exc:  # contract: never raises; keep answering if it does anyway
+                log.warning("evaluate_hypotheses raised %s; no hypothesis events for %s",
+                            type(exc).__name__, event.message_id)
+        observation = Observation(bucket=event.bucket, route=event.route, score=event.complexity,
+                                  quality=event.quality, latency_ms=event.latency_ms,
+                                  answered=event.error_code is None)
+        with state_lock(self.state_path):
+            state = load_state(self.state_path, self.settings.aios_experiment_seed, self.config)
+            new_state, adaptation = step(state, observation, adaptive_enabled=self.adaptive_enabled,
+                                         now=event.ts)
+            save_state(self.state_path, new_state)
+            if adaptation is not None:
+                batch.append(AdaptationEvent(
+                    message_id=event.message_id, session_id=event.session_id, run_id=event.run_id,
+                    bucket=adaptation.bucket, old_boundary=adaptation.old_boundary,
+                    new_boundary=adaptation.new_boundary, quality_delta=adaptation.quality_delta,
+                    latency_delta_ms=adaptation.latency_delta_ms, samples=adaptation.samples,
+                    reason=adaptation.reason, adaptive_enabled=True,
+                    control_boundary=new_state.config.control_boundary, drift=round(new_state.drift, 6)))
+            self.sink.append(batch)
+        return asdict(adaptation) if adaptation is not None else None
+
+
+# Simulation ------------------------------------------------------------------------------------
+
+@dataclass
+class BucketSummary:
+    sessions: int = 0
+    questions: int = 0
+    main_share: float = 0.0
+    mean_quality: float = 0.0
+    p50_latency_ms: float = 0.0
+    p95_latency_ms: float = 0.0
+    errors: int = 0
+    boundary_end: float = 0.0
+
+
+@dataclass
+class SimulateSummary:
+    run_id: str
+    n: int
+    seed: int
+    sessions: int
+    simulated: bool
+    adaptive_enabled: bool
+    adaptations: int
+    max_drift: float
+    final_drift: float
+    elapsed_s: float
+    buckets: dict[str, BucketSummary] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in [0, 100]); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return float(ordered[index])
+
+
+def session_plan(n: int, seed: int) -> list[str]:
+    """A session id per question: a new session every 1-6 questions, deterministic for a seed."""
+    rng = random.Random(f"sessions|{seed}")
+    ids, j, left = [], 0, 0
+    for _ in range(n):
+        if left == 0:
+            j, left = j + 1, rng.randint(1, 6)
+        ids.append(f"sim-{seed}-{j:06d}")
+        left -= 1
+    return ids
+
+
+def compute_simulate_summary(results: list[AskResult], *, run_id: str, n: int, seed: int,
+                             adaptive_enabled: bool, max_drift: float, final_state: AdaptiveState,
+                             elapsed_s: float) -> SimulateSummary:
+    buckets: dict[str, BucketSummary] = {}
+    for name in BUCKETS:
+        rows = [r for r in results if r.bucket == name]
+        answered = [r for r in rows if r.error_code is None]
+        buckets[name] = BucketSummary(
+            sessions=len({r.session_id for r in rows}), questions=len(rows),
+            main_share=round(sum(r.route == "main" for r in rows) / len(rows), 4) if rows else 0.0,
+            mean_quality=round(sum(r.quality for r in rows) / len(rows), 4) if rows else 0.0,
+            p50_latency_ms=percentile([r.latency_ms for r in answered], 50),
+            p95_latency_ms=percentile([r.latency_ms for r in answered], 95),
+            errors=len(rows) - len(answered),
+            boundary_end=final_state.boundary_for(name, adaptive_enabled))
+    return SimulateSummary(
+        run_id=run_id, n=n, seed=seed, sessions=len({r.session_id for r in results}),
+        simulated=all(r.simulated for r in results), adaptive_enabled=adaptive_enabled,
+        adaptations=sum(r.adaptation is not None for r in results), max_drift=round(max_drift, 6),
+        final_drift=round(final_state.drift, 6), elapsed_s=round(elapsed_s, 3), buckets=buckets)
+
+
+def run_simulation(engine: Engine, n: int, *, seed: int = 0,
+                   progress: Callable[[AskResult], None] | None = None) -> SimulateSummary:
+    """Send `n` demo questions through the loop on the simulator, a new session every few questions."""
+    from engine.demo_questions import generate_questions
+
+    if n < 0:
+        raise InputError(f"option --n: must be >= 0, got {n}")
+    engine = engine.simulator()
+    run_id = new_id()
+    started = time.perf_counter()
+    results: list[AskResult] = []
+    max_drift = 0.0
+    for question, session_id in zip(generate_questions(n, seed), session_plan(n, seed)):
+        result = engine.ask(question.question, question.trait, session_id, origin="simulate", run_id=run_id)
+        if result.adaptation is not None:
+            max_drift = max(max_drift, abs(result.adaptation["new_boundary"] - engine.config.control_boundary))
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    return compute_simulate_summary(results, run_id=run_id, n=n, seed=seed,
+                                    adaptive_enabled=engine.adaptive_enabled, max_drift=max_drift,
+                                    final_state=engine.load_state(), elapsed_s=time.perf_counter() - started)

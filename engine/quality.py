@@ -1,0 +1,161 @@
+"""The quality scorer: answer text (+ question, + complexity) -> quality in [0, 1] with components.
+
+Heuristic components, each in [0, 1] where 1 means "no problem": `empty_or_error`, `refusal`,
+`coverage` (share of the question's key terms the answer uses), `length` (adequate for the
+question's complexity) and `repetition` (no degenerate loops). Optionally the main model judges
+(AIOS_QUALITY_JUDGE=1); if the judge fails or answers invalid JSON the heuristic stands and the
+reason is recorded (`quality_method`, `fallback_reason` = ASSIST_JSON_INVALID, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+ASSIST_JSON_INVALID = "ASSIST_JSON_INVALID"
+JUDGE_FAILED = "JUDGE_FAILED"
+
+STOPWORDS = frozenset(
+    "a an the and or but if then else of to in on at by for with about as is are was were be been "
+    "being do does did doing have has had what which who whom whose when where why how this that "
+    "these those it its i you he she we they me my your our their can could should would will "
+    "shall may might must not no yes so than too very just from into over under between please "
+    "tell give explain describe there here also any some each more most other such only own same "
+    "both few many much one two get got make made use using used like want need know".split()
+)
+REFUSAL = re.compile(
+    r"\b(i'?m sorry,? but i can(?:no|')t|i (?:am not able|cannot|can'?t|won'?t) (?:help|answer|provide|assist)|"
+    r"as an ai(?: language model)?,? i (?:cannot|can'?t|don'?t)|i am unable to|i'?m unable to|"
+    r"i do not have (?:access|the ability))", re.I)
+TERM = re.compile(r"[A-Za-z][A-Za-z0-9_'-]{2,}")
+
+# Weights of the soft components; empty_or_error and refusal gate the result instead.
+WEIGHTS = {"coverage": 0.45, "length": 0.25, "repetition": 0.30}
+REFUSAL_CEILING = 0.1
+
+
+@dataclass
+class QualityResult:
+    quality: float
+    components: dict[str, float]
+    method: str = "heuristic"  # heuristic | judge | heuristic_fallback
+    fallback_reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def stem(word: str) -> str:
+    """A crude stem so that 'routing' matches 'route' and 'lists' matches 'list'."""
+    word = word.lower().strip("'-")
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def key_terms(text: str) -> list[str]:
+    """The question's content words (stemmed, deduplicated, in order)."""
+    seen: dict[str, None] = {}
+    for word in TERM.findall(text):
+        if word.lower() not in STOPWORDS:
+            seen.setdefault(stem(word), None)
+    return list(seen)
+
+
+def compute_coverage(question: str, answer: str) -> float:
+    terms = key_terms(question)
+    if not terms:
+        return 1.0
+    answer_stems = {stem(w) for w in TERM.findall(answer)}
+    return sum(1 for t in terms if t in answer_stems) / len(terms)
+
+
+def expected_words(complexity: float) -> float:
+    """How many words a complete answer needs: a fact takes a sentence or two, an analysis more."""
+    return 25.0 + 150.0 * max(0.0, min(1.0, complexity))
+
+
+def compute_length(answer: str, complexity: float) -> float:
+    words = len(answer.split())
+    ratio = words / expected_words(complexity)
+    if ratio < 0.6:
+        return max(0.0, ratio / 0.6)
+    if ratio > 5.0:  # rambling: far longer than the question needs
+        return max(0.3, 1.0 - (ratio - 5.0) / 10.0)
+    return 1.0
+
+
+def compute_repetition(answer: str) -> float:
+    """Share of distinct word trigrams (1.0 for short answers), mapped so prose scores about 1."""
+    words = [w.lower() for w in answer.split()]
+    if len(words) < 12:
+        return 1.0
+    grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
+    distinct = len(set(grams)) / len(grams)
+    return max(0.0, min(1.0, (distinct - 0.3) / 0.55))
+
+
+def compute_quality(question: str, answer: str, complexity: float = 0.5,
+                    error_code: str | None = None) -> QualityResult:
+    """The heuristic quality of one answer. Pure: no I/O."""
+    text = (answer or "").strip()
+    if error_code or not text:
+        components = {"empty_or_error": 0.0, "refusal": 1.0, "coverage": 0.0, "length": 0.0, "repetition": 0.0}
+        return QualityResult(0.0, components)
+    components = {
+        "empty_or_error": 1.0,
+        "refusal": 0.0 if REFUSAL.search(text[:400]) else 1.0,
+        "coverage": round(compute_coverage(question, text), 4),
+        "length": round(compute_length(text, complexity), 4),
+        "repetition": round(compute_repetition(text), 4),
+    }
+    soft = sum(weight * components[name] for name, weight in WEIGHTS.items())
+    if components["refusal"] == 0.0:
+        soft = min(soft, REFUSAL_CEILING)
+    return QualityResult(round(max(0.0, min(1.0, soft)), 4), components)
+
+
+JUDGE_PROMPT = (
+    "You grade an assistant's answer. Reply with JSON only: "
+    '{"score": <number from 0 to 1>, "reason": "<one sentence>"}. '
+    "1 means correct, complete and clear; 0 means wrong, empty or a refusal."
+)
+
+
+def parse_judge_reply(text: str) -> float | None:
+    """The score in a judge's JSON reply, or None when the reply is not valid judge JSON."""
+    match = re.search(r"\{.*\}", text or "", re.S)
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group(0))
+        score = float(data["score"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return score if 0.0 <= score <= 1.0 else None
+
+
+def judge_quality(provider: Any, question: str, answer: str, heuristic: QualityResult) -> QualityResult:
+    """Ask the main model to grade; on failure keep the heuristic and record why."""
+    messages = [{"role": "system", "content": JUDGE_PROMPT},
+                {"role": "user", "content": f"Question:\n{question}\n\nAnswer:\n{answer}"}]
+    result = provider.chat(messages, max_tokens=120, temperature=0.0)
+    if not result.ok:
+        return QualityResult(heuristic.quality, heuristic.components, "heuristic_fallback",
+                             f"{JUDGE_FAILED}:{result.error_code}")
+    score = parse_judge_reply(result.text)
+    if score is None:
+        return QualityResult(heuristic.quality, heuristic.components, "heuristic_fallback",
+                             ASSIST_JSON_INVALID)
+    components = dict(heuristic.components, judge=round(score, 4))
+    return QualityResult(round(score, 4), components, "judge")
+
+
+def score_answer(question: str, answer: str, complexity: float = 0.5, *, error_code: str | None = None,
+                 judge: Any = None) -> QualityResult:
+    """Heuristic quality, or the judge's when a judge provider is given and the answer exists."""
+    heuristic = compute_quality(question, answer, complexity, error_code)
+    if judge is None or heuristic.components["empty_or_error"] == 0.0:
+        return heuristic
+    return judge_quality(judge, question, answer, heuristic)

@@ -1,0 +1,1 @@
+"""Routing: question scorers (routers), sticky A/B bucketing, the adaptive controller and its state file."""

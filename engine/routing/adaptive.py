@@ -1,0 +1,268 @@
+"""The adaptive controller: runbook 004's AdaptiveConfig and a pure step (state, observation) -> state.
+
+Rule (README "The closed loop"): the control boundary stays 0.5. Each answered treatment question
+adds its quality to per-route statistics in score bins. Every `adapt_every` treatment samples,
+once `min_samples_before_adapt` are in, the controller compares the main model's and the
+embedder's mean quality at the treatment boundary (the nearest score bins on each side with enough
+answers). A delta above `quality_delta_threshold` (5 %) means the embedder loses too much there:
+the boundary moves down (more to main). A delta clearly below it (by `hysteresis`) means the
+embedder keeps quality there: the boundary moves up (less to main). In between it holds. Steps are
+`adaptation_strength * max_boundary_drift`, halve on every change of direction, and the boundary
+never leaves control +/- max_boundary_drift (0.075, under the 0.08 SLO; runbook red flag 0.1).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from engine.routing.bucketing import BUCKETS
+
+
+@dataclass(frozen=True)
+class AdaptiveConfig:
+    """Runbook 004's defaults plus the bounds that keep adaptation safe."""
+
+    control_bucket_pct: float = 0.5
+    min_samples_before_adapt: int = 10
+    adaptation_strength: float = 0.1
+    quality_delta_threshold: float = 0.05
+    control_boundary: float = 0.5
+    max_boundary_drift: float = 0.075  # a margin under the 0.08 drift SLO
+    hysteresis: float = 0.02  # move up only when the delta is below threshold - hysteresis
+    adapt_every: int = 10  # treatment samples between two decisions (cooldown)
+    bin_width: float = 0.05
+    min_bin_samples: int = 8
+    min_step: float = 0.001
+
+    @property
+    def n_bins(self) -> int:
+        return max(1, round(1.0 / self.bin_width))
+
+    @property
+    def initial_step(self) -> float:
+        return self.adaptation_strength * self.max_boundary_drift
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AdaptiveConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RouteStats:
+    count: int = 0
+    quality_sum: float = 0.0
+    quality_sq_sum: float = 0.0
+    latency_sum_ms: float = 0.0
+
+    def add(self, quality: float, latency_ms: float) -> None:
+        self.count += 1
+        self.quality_sum += quality
+        self.quality_sq_sum += quality * quality
+        self.latency_sum_ms += latency_ms
+
+    @property
+    def mean_quality(self) -> float | None:
+        return self.quality_sum / self.count if self.count else None
+
+    @property
+    def mean_latency_ms(self) -> float | None:
+        return self.latency_sum_ms / self.count if self.count else None
+
+
+@dataclass
+class BucketState:
+    boundary: float
+    sample_count: int = 0
+    errors: int = 0  # unanswered questions: counted as samples, kept out of the quality statistics
+    routes: dict[str, RouteStats] = field(default_factory=lambda: {"main": RouteStats(), "embedder": RouteStats()})
+    adaptations: int = 0
+    # Controller memory: [count, quality_sum] per score bin and route; step size and last direction.
+    bins: dict[str, list[list[float]]] = field(default_factory=dict)
+    step: float = 0.0
+    last_direction: int = 0
+    since_decision: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"boundary": self.boundary, "sample_count": self.sample_count, "errors": self.errors,
+                "routes": {name: asdict(stats) for name, stats in self.routes.items()},
+                "adaptations": self.adaptations,
+                "controller": {"step": self.step, "last_direction": self.last_direction,
+                               "since_decision": self.since_decision, "bins": self.bins}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], config: AdaptiveConfig) -> BucketState:
+        controller = data.get("controller") or {}
+        routes = {name: RouteStats(**{k: v for k, v in (data.get("routes") or {}).get(name, {}).items()
+                                      if k in RouteStats.__dataclass_fields__})
+                  for name in ("main", "embedder")}
+        bucket = cls(boundary=float(data["boundary"]), sample_count=int(data.get("sample_count", 0)),
+                     errors=int(data.get("errors", 0)), routes=routes,
+                     adaptations=int(data.get("adaptations", 0)),
+                     bins={k: [list(map(float, b)) for b in v] for k, v in (controller.get("bins") or {}).items()},
+                     step=float(controller.get("step", config.initial_step)),
+                     last_direction=int(controller.get("last_direction", 0)),
+                     since_decision=int(controller.get("since_decision", 0)))
+        bucket.ensure_bins(config)
+        return bucket
+
+    def ensure_bins(self, config: AdaptiveConfig) -> None:
+        for route in ("main", "embedder"):
+            if len(self.bins.get(route, [])) != config.n_bins:
+                self.bins[route] = [[0.0, 0.0] for _ in range(config.n_bins)]
+
+
+@dataclass
+class AdaptiveState:
+    experiment_seed: str
+    config: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    buckets: dict[str, BucketState] = field(default_factory=dict)
+    version: int = 1
+    hash_version: int = 1
+    updated_at: str | None = None
+    created_at: str | None = None
+
+    @classmethod
+    def fresh(cls, experiment_seed: str, config: AdaptiveConfig, now: str | None = None) -> AdaptiveState:
+        buckets = {}
+        for name in BUCKETS:
+            bucket = BucketState(boundary=config.control_boundary, step=config.initial_step)
+            bucket.ensure_bins(config)
+            buckets[name] = bucket
+        return cls(experiment_seed=experiment_seed, config=config, buckets=buckets,
+                   updated_at=now, created_at=now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "experiment_seed": self.experiment_seed,
+                "hash_version": self.hash_version, "created_at": self.created_at,
+                "updated_at": self.updated_at, "config": self.config.to_dict(),
+                "buckets": {name: bucket.to_dict() for name, bucket in self.buckets.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], config: AdaptiveConfig | None = None) -> AdaptiveState:
+        """Rebuild a state; raises KeyError/TypeError/ValueError when the data is not a state."""
+        config = config or AdaptiveConfig.from_dict(data.get("config"))
+        buckets = {name: BucketState.from_dict(data["buckets"][name], config) for name in BUCKETS}
+        return cls(experiment_seed=str(data["experiment_seed"]), config=config, buckets=buckets,
+                   version=int(data.get("version", 1)), hash_version=int(data.get("hash_version", 1)),
+                   updated_at=data.get("updated_at"), created_at=data.get("created_at"))
+
+    def boundary_for(self, bucket: str, adaptive_enabled: bool = True) -> float:
+        """The boundary a bucket routes with; with the kill switch on, treatment uses control's."""
+        if bucket == "control" or not adaptive_enabled:
+            return self.config.control_boundary
+        return self.buckets[bucket].boundary
+
+    @property
+    def drift(self) -> float:
+        return abs(self.buckets["treatment"].boundary - self.buckets["control"].boundary)
+
+
+@dataclass(frozen=True)
+class Observation:
+    bucket: str
+    route: str
+    score: float
+    quality: float
+    latency_ms: float
+    answered: bool = True
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    bucket: str
+    old_boundary: float
+    new_boundary: float
+    quality_delta: float
+    latency_delta_ms: float | None
+    samples: dict[str, int]
+    reason: str
+
+
+def bin_index(score: float, config: AdaptiveConfig) -> int:
+    return min(config.n_bins - 1, max(0, int(score / config.bin_width)))
+
+
+def compute_marginal_delta(bucket: BucketState, config: AdaptiveConfig) -> tuple[float, int, int] | None:
+    """(main mean - embedder mean, main n, embedder n) in the nearest bins around the boundary.
+
+    Main answers are looked for in the boundary's bin and the two above, embedder answers in the
+    boundary's bin and the two below; None while either side has fewer than min_bin_samples.
+    """
+    k = bin_index(bucket.boundary, config)
+
+    def nearest(route: str, direction: int) -> tuple[float, int] | None:
+        for i in range(k, k + 3 * direction, direction):
+            if 0 <= i < config.n_bins:
+                count, total = bucket.bins[route][i]
+                if count >= config.min_bin_samples:
+                    return total / count, int(count)
+        return None
+
+    main, embedder = nearest("main", 1), nearest("embedder", -1)
+    if main is None or embedder is None:
+        return None
+    return main[0] - embedder[0], main[1], embedder[1]
+
+
+def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = True,
+         now: str | None = None) -> tuple[AdaptiveState, Adaptation | None]:
+    """Apply one observation; returns a new state and the adaptation it caused, if any. Pure."""
+    new = copy.deepcopy(state)
+    new.updated_at = now or state.updated_at
+    config = new.config
+    bucket = new.buckets[obs.bucket]
+    bucket.sample_count += 1
+    if not obs.answered:
+        bucket.errors += 1
+        return new, None
+    bucket.routes[obs.route].add(obs.quality, obs.latency_ms)
+    cell = bucket.bins[obs.route][bin_index(obs.score, config)]
+    cell[0] += 1
+    cell[1] += obs.quality
+    if obs.bucket != "treatment" or not adaptive_enabled:
+        return new, None
+    bucket.since_decision += 1
+    if bucket.sample_count < config.min_samples_before_adapt or bucket.since_decision < config.adapt_every:
+        return new, None
+    bucket.since_decision = 0
+    estimate = compute_marginal_delta(bucket, config)
+    if estimate is None:
+        return new, None
+    delta, n_main, n_embedder = estimate
+    threshold = config.quality_delta_threshold
+    if delta > threshold:
+        direction = -1
+        reason = (f"main beats embedder by {delta:.3f} > {threshold:g} at the boundary: "
+                  f"send more to the main model")
+    elif delta < threshold - config.hysteresis:
+        direction = 1
+        reason = (f"embedder within {delta:.3f} of main (< {threshold - config.hysteresis:g}) at the "
+                  f"boundary: send less to the main model")
+    else:
+        return new, None
+    if bucket.last_direction and direction != bucket.last_direction:
+        bucket.step = max(config.min_step, bucket.step / 2)  # damp: no oscillation
+    low = max(0.0, config.control_boundary - config.max_boundary_drift)
+    high = min(1.0, config.control_boundary + config.max_boundary_drift)
+    old = bucket.boundary
+    target = round(min(high, max(low, old + direction * bucket.step)), 6)
+    bucket.last_direction = direction
+    if target == old:
+        return new, None
+    bucket.boundary = target
+    bucket.adaptations += 1
+    main_lat, emb_lat = bucket.routes["main"].mean_latency_ms, bucket.routes["embedder"].mean_latency_ms
+    latency_delta = main_lat - emb_lat if main_lat is not None and emb_lat is not None else None
+    return new, Adaptation(
+        bucket=obs.bucket, old_boundary=old, new_boundary=target, quality_delta=round(delta, 4),
+        latency_delta_ms=None if latency_delta is None else round(latency_delta, 1),
+        samples={"bucket": bucket.sample_count, "main_at_boundary": n_main,
+                 "embedder_at_boundary": n_embedder,
+                 "main": bucket.routes["main"].count, "embedder": bucket.routes["embedder"].count},
+        reason=reason)
