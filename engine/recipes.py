@@ -122,8 +122,12 @@ DEFAULT_CONSTRAINTS = ["Be accurate; say so when you are unsure.",
 
 def _add_system(state: PromptState, text: str, *, first: bool = False) -> None:
     # A pack may repeat what the recipe already asked for; say it once.
-    if text not in state.system:
-        state.system.insert(0, text) if first else state.system.append(text)
+    if text in state.system:
+        return
+    if first:
+        state.system.insert(0, text)
+    else:
+        state.system.append(text)
 
 
 def _apply_local(op: str, params: dict[str, Any], state: PromptState, recipe: Recipe) -> None:
