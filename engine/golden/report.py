@@ -40,6 +40,7 @@ class CaseRun:
     error_code: str | None = None
     error_message: str | None = None
     message_id: str | None = None
+    session_id: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -55,7 +56,8 @@ class CaseRun:
                    complexity=getattr(result, "complexity", None), boundary=getattr(result, "boundary", None),
                    quality_components=dict(getattr(result, "quality_components", {}) or {}),
                    error_code=result.error_code, error_message=getattr(result, "error_message", None),
-                   message_id=getattr(result, "message_id", None))
+                   message_id=getattr(result, "message_id", None),
+                   session_id=getattr(result, "session_id", None))
 
     def baseline_entry(self) -> dict[str, Any]:
         """What `record` keeps for this case."""
@@ -248,7 +250,9 @@ def render_report_text(report: dict[str, Any]) -> str:
     s, r, lat = report["summary"], report["routing"], report["latency_ms"]
 
     def ms(value: float | None) -> str:
-        return "-" if value is None else f"{value / 1000:.1f}s"
+        if value is None:
+            return "-"
+        return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f}s"
 
     lines = [
         f"Status: {report['status']} ({s['label']} cases pass, pass rate {report['pass_rate']:.0%}, "

@@ -83,7 +83,9 @@ def run_cases(golden_set: GoldenSet, answer_fn: AnswerFn, *, run_id: str, jobs: 
             result = answer_fn(case, run_id, session_id)
         except InputError as exc:
             raise InputError(f"{golden_set.path}: case '{case.id}': {exc.message}") from None
-        return CaseRun.from_result(case, attempt, result)
+        run = CaseRun.from_result(case, attempt, result)
+        run.session_id = run.session_id or session_id
+        return run
 
     # The pool size is the bound on concurrent provider calls.
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="golden")
@@ -103,7 +105,7 @@ def run_cases(golden_set: GoldenSet, answer_fn: AnswerFn, *, run_id: str, jobs: 
 def _golden_event(mode: str, run: CaseRun, run_id: str, check: RunCheck | None = None,
                   baseline_quality: float | None = None) -> GoldenEvent:
     return GoldenEvent(mode=mode, case_id=run.case_id, question=run.question, run_id=run_id,
-                       message_id=run.message_id or new_id(), session_id=f"golden-{run_id[:8]}",
+                       message_id=run.message_id or new_id(), session_id=run.session_id,
                        passed=run.answered if check is None else check.passed,
                        reasons=[] if check is None else check.reasons,
                        similarity=None if check is None else check.similarity,
