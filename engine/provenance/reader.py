@@ -98,12 +98,20 @@ def tail_events(path: Path | str, n: int, *, chunk: int = 1 << 20) -> ReadResult
     except FileNotFoundError:
         return result
     with handle:
-        size = os.fstat(handle.fileno()).st_size
-        start, data = size, b""
-        while start > 0 and data.count(b"\n") <= n:
-            start = max(0, start - chunk)
+        st = os.fstat(handle.fileno())
+        size = st.st_size
+        result.file_id = (st.st_dev, st.st_ino)
+        # Step back one chunk at a time and read each byte once (re-reading the growing tail on
+        # every step made a 10,000-event tail cost more than reading from an offset).
+        start, pieces, newlines = size, [], 0
+        while start > 0 and newlines <= n:
+            step = min(chunk, start)
+            start -= step
             handle.seek(start)
-            data = handle.read(size - start)
+            piece = handle.read(step)
+            pieces.append(piece)
+            newlines += piece.count(b"\n")
+        data = b"".join(reversed(pieces))
     if start > 0:
         data = data[data.find(b"\n") + 1:]
     result.bytes_read = len(data)

@@ -1,0 +1,230 @@
+"""Benchmark of the provenance log: EventSink append throughput (one and two writer processes)
+and reading a generated log (full read, read from an offset, tail), with peak memory.
+
+    .venv/bin/python bench/bench_provenance.py                 # default: 100,000 events, 3 runs
+    .venv/bin/python bench/bench_provenance.py --events 1000000 --repeat 1
+
+Every measurement runs in a fresh child process inside a temporary folder (removed at the end),
+so peak memory (ru_maxrss) belongs to that measurement alone. Times are medians over --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Child: append `count` events through one EventSink after the go file appears; prints its own
+# start and end (CLOCK_MONOTONIC is shared by processes on Linux) and its peak RSS.
+APPEND_CHILD = r"""
+import json, os, resource, sys, time
+from engine.provenance import EventSink, ResponseEvent
+path, writer, count, batch, kind, ready, go = sys.argv[1:8]
+count, batch = int(count), int(batch)
+def make(n):
+    if kind == "model":
+        return ResponseEvent(question=f"question {n} from {writer}: what is the capital of France?",
+                             bucket="treatment", complexity=0.42, boundary=0.5, route="embedder",
+                             source="llama-3.2-1b-instruct-abliterated", provider="sim", simulated=True,
+                             latency_ms=1834.5, quality=0.81, message_id=f"{writer}-{n}",
+                             session_id="s-1", quality_components={"relevance": 0.8, "length": 0.9})
+    return {"event_type": "response", "message_id": f"{writer}-{n}", "session_id": "s-1",
+            "question": f"question {n} from {writer}: what is the capital of France?",
+            "bucket": "treatment", "complexity": 0.42, "boundary": 0.5, "route": "embedder",
+            "source": "llama-3.2-1b-instruct-abliterated", "provider": "sim", "latency_ms": 1834.5,
+            "quality": 0.81, "quality_components": {"relevance": 0.8, "length": 0.9}}
+sink = EventSink(path)
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.0005)
+start = time.monotonic()
+if batch == 1:
+    for n in range(count):
+        sink.append(make(n))
+else:
+    for first in range(0, count, batch):
+        sink.append([make(n) for n in range(first, min(first + batch, count))])
+end = time.monotonic()
+sink.close()
+print(json.dumps({"start": start, "end": end,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+# Child: one read of the log; prints seconds, events, skipped lines and peak RSS.
+READ_CHILD = r"""
+import json, resource, sys, time
+from engine.provenance import read_events, tail_events
+path, mode, arg = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+start = time.perf_counter()
+if mode == "tail":
+    result = tail_events(path, arg)
+else:
+    result = read_events(path, arg)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "events": len(result.events), "skipped": result.skipped,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "base_mb": base}))
+"""
+
+
+def child_env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+
+
+def run_appenders(folder: Path, writers: int, count: int, batch: int, kind: str) -> dict:
+    """Start `writers` processes on one log, release them together; aggregate events/s."""
+    log = folder / "append.ndjson"
+    for leftover in (log, folder / "go"):
+        leftover.unlink(missing_ok=True)
+    go = folder / "go"
+    procs, readies = [], []
+    for w in range(writers):
+        ready = folder / f"ready{w}"
+        ready.unlink(missing_ok=True)
+        readies.append(ready)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", APPEND_CHILD, str(log), f"w{w}", str(count), str(batch), kind,
+             str(ready), str(go)], env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True))
+    deadline = time.monotonic() + 60
+    while not all(r.exists() for r in readies):
+        if time.monotonic() > deadline:
+            raise RuntimeError("append children did not start")
+        time.sleep(0.005)
+    go.touch()
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(err)
+        reports.append(json.loads(out))
+    seconds = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    lines = log.read_bytes().count(b"\n")
+    if lines != writers * count:
+        raise RuntimeError(f"expected {writers * count} lines, found {lines}")
+    return {"seconds": seconds, "rate": writers * count / seconds,
+            "peak_mb": max(r["peak_mb"] for r in reports)}
+
+
+def generate_log(path: Path, events: int) -> int:
+    """Write `events` response-shaped lines quickly (plain json, 50k per write); returns bytes."""
+    template = {"schema_version": 1, "ts": "2026-01-01T00:00:00.000Z", "event_type": "response",
+                "message_id": "", "session_id": "", "run_id": None,
+                "question": "Explain the trade-offs between consistency and availability.",
+                "trait": "general", "answer": "In short, consistency and availability trade off " * 3,
+                "bucket": "control", "bucket_value": 0.25, "hash_version": 1, "complexity": 0.6,
+                "boundary": 0.5, "route": "main", "router": "complexity",
+                "source": "openhermes-2.5-mistral-7b", "provider": "sim", "simulated": True,
+                "latency_ms": 11234.5, "tokens": {"prompt": 14, "completion": 120, "total": 134},
+                "quality": 0.83, "quality_components": {"relevance": 0.9, "completeness": 0.8},
+                "quality_method": "heuristic", "error_code": None, "recipe_id": None,
+                "adaptive_enabled": True, "origin": "simulate"}
+    with open(path, "wb") as handle:
+        chunk: list[str] = []
+        for n in range(events):
+            template["message_id"] = f"m{n:08d}"
+            template["session_id"] = f"s{n % 997}"
+            template["bucket"] = "control" if n % 2 else "treatment"
+            template["route"] = "main" if n % 3 else "embedder"
+            chunk.append(json.dumps(template, separators=(",", ":")))
+            if len(chunk) == 50_000:
+                handle.write(("\n".join(chunk) + "\n").encode())
+                chunk = []
+        if chunk:
+            handle.write(("\n".join(chunk) + "\n").encode())
+    return path.stat().st_size
+
+
+def offset_of_last(path: Path, last: int) -> int:
+    """Byte offset where the last `last` lines start."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        start = max(0, size - (last + 1) * 2048)
+        handle.seek(start)
+        data = handle.read()
+    newlines = [i for i, b in enumerate(data) if b == 0x0A]
+    return start + newlines[-last - 1] + 1 if len(newlines) > last else 0
+
+
+def run_reader(path: Path, mode: str, arg: int) -> dict:
+    done = subprocess.run([sys.executable, "-c", READ_CHILD, str(path), mode, str(arg)],
+                          env=child_env(), capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return json.loads(done.stdout)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000,
+                        help="events per append writer and in the generated read log (default 100,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown")
+    parser.add_argument("--tail", type=int, default=10_000, help="events for the tail / offset reads")
+    args = parser.parse_args(argv)
+    n, repeat = args.events, max(1, args.repeat)
+
+    print(f"provenance bench: {n:,} events, median of {repeat} run(s), python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cpu(s)\n")
+    with tempfile.TemporaryDirectory(prefix="aios-bench-") as tmp:
+        folder = Path(tmp)
+        rows = []
+        for label, writers, batch, kind in [
+            ("1 writer, dict per append()", 1, 1, "dict"),
+            ("2 writer processes, dict per append()", 2, 1, "dict"),
+            ("1 writer, ResponseEvent per append()", 1, 1, "model"),
+            ("2 writer processes, ResponseEvent per append()", 2, 1, "model"),
+            ("1 writer, batches of 100 dicts", 1, 100, "dict"),
+        ]:
+            runs = [run_appenders(folder, writers, n, batch, kind) for _ in range(repeat)]
+            rows.append((label, f"{writers * n:,}", f"{median([r['rate'] for r in runs]):,.0f}",
+                         f"{median([r['seconds'] for r in runs]):.2f}",
+                         f"{max(r['peak_mb'] for r in runs):.0f}"))
+        (folder / "append.ndjson").unlink(missing_ok=True)
+        print("append through EventSink (flock per append, one write() per batch)")
+        print_table(("case", "events", "events/s", "seconds", "peak MB/proc"), rows)
+
+        log = folder / "read.ndjson"
+        started = time.perf_counter()
+        size = generate_log(log, n)
+        print(f"\ngenerated {n:,}-event log: {size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s")
+        tail = min(args.tail, n)
+        offset = offset_of_last(log, tail)
+        rows = []
+        for label, mode, arg in [("full read (read_events from 0)", "read", 0),
+                                 (f"read from offset (last {tail:,} events)", "read", offset),
+                                 (f"tail_events(n={tail:,})", "tail", tail)]:
+            runs = [run_reader(log, mode, arg) for _ in range(repeat)]
+            if any(r["skipped"] for r in runs):
+                raise RuntimeError("the reader skipped lines of a clean log")
+            rows.append((label, f"{runs[0]['events']:,}", f"{median([r['seconds'] for r in runs]):.3f}",
+                         f"{max(r['peak_mb'] for r in runs):,.0f}",
+                         f"{max(r['peak_mb'] - r['base_mb'] for r in runs):,.0f}"))
+        print("read (fresh process per run)")
+        print_table(("case", "events", "seconds", "peak MB", "added MB"), rows)
+    return 0
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
