@@ -1,0 +1,1 @@
+"""The Streamlit quality dashboard: pages draw what engine functions return (via services.py)."""

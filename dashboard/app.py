@@ -1,0 +1,37 @@
+"""Entry point of the quality dashboard: page config, shared sidebar, navigation over the pages.
+
+Run with `bash scripts/run_dashboard.sh` (or `streamlit run dashboard/app.py`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts only dashboard/ on sys.path; the pages import the
+# `dashboard` and `engine` packages from the repository root.
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+from dashboard.components.actions import render_flash  # noqa: E402
+from dashboard.components.sidebar import render_provider_banner, render_sidebar  # noqa: E402
+
+st.set_page_config(page_title="AIOS quality dashboard", page_icon="📈", layout="wide")
+
+# One line per page; a new page registers itself by adding its line here.
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", icon="🏠", default=True),
+    st.Page("app_pages/hypotheses.py", title="Hypotheses", icon="🧪"),
+    st.Page("app_pages/routing.py", title="Routing", icon="🔀"),
+    st.Page("app_pages/drilldown.py", title="Drill-down", icon="🔎"),
+    st.Page("app_pages/settings.py", title="Settings", icon="⚙️"),
+]
+
+navigation = st.navigation(PAGES)
+render_sidebar()
+render_provider_banner()
+render_flash()
+navigation.run()

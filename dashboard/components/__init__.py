@@ -1,0 +1,1 @@
+"""Drawing helpers shared by the dashboard's pages: sidebar, charts, actions, formats."""
