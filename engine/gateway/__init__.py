@@ -1,0 +1,1 @@
+"""The HTTP gateway: an OpenAI-compatible endpoint over the loop, recipes, the bandit and metrics."""

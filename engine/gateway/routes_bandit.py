@@ -1,0 +1,81 @@
+"""The recipe bandit's endpoints (runbook 000, legacy section) and GET /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from engine.metrics import CONTENT_TYPE, render_metrics
+
+router = APIRouter(tags=["Bandit and metrics"])
+
+Number = StrictFloat | StrictInt
+
+
+class ChooseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assistant: StrictStr = "chatgpt"
+    category: StrictStr = "general"
+    session_id: StrictStr | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assistant: StrictStr
+    category: StrictStr
+    recipe_id: StrictStr
+    reward: Number | StrictBool = Field(description="in [0, 1]")
+    message_id: StrictStr | None = Field(default=None, description="the selection or answer it rates")
+    session_id: StrictStr | None = None
+
+
+class ConfigRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    epsilon: Number | None = None
+    min_initial_samples: StrictInt | None = None
+    optimistic_initial_value: Number | None = None
+
+
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assistant: StrictStr
+    category: StrictStr
+    recipe_id: StrictStr | None = None
+
+
+@router.post("/choose", summary="Pick a recipe for (assistant, category); logs a bandit_selection event")
+def choose(request: Request, body: ChooseRequest) -> dict[str, Any]:
+    bandit = request.app.state.gateway.bandit
+    return bandit.choose(body.assistant, body.category, session_id=body.session_id).to_dict()
+
+
+@router.post("/feedback", summary="Reward in [0, 1] for a recipe; logs a feedback event")
+def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
+    bandit = request.app.state.gateway.bandit
+    return bandit.feedback(body.assistant, body.category, body.recipe_id, body.reward,
+                           message_id=body.message_id, session_id=body.session_id)
+
+
+@router.get("/bandit_stats", summary="Per-arm pulls, explored share and mean reward, with epsilon")
+def bandit_stats(request: Request, assistant: str | None = None, category: str | None = None) -> dict[str, Any]:
+    return request.app.state.gateway.bandit.stats(assistant, category)
+
+
+@router.post("/bandit_config", summary="Set epsilon, min_initial_samples, optimistic_initial_value")
+def bandit_config(request: Request, body: ConfigRequest) -> dict[str, Any]:
+    bandit = request.app.state.gateway.bandit
+    config = bandit.configure(**body.model_dump(exclude_none=True))
+    return {"epsilon": config.epsilon, "min_initial_samples": config.min_initial_samples,
+            "optimistic_initial_value": config.optimistic_initial_value, "enabled": bandit.enabled}
+
+
+@router.post("/bandit_backfill", summary="Rebuild an arm's stats from the provenance log")
+def bandit_backfill(request: Request, body: BackfillRequest) -> dict[str, Any]:
+    return request.app.state.gateway.bandit.backfill(body.assistant, body.category, body.recipe_id)
+
+
+@router.get("/metrics", summary="Prometheus text format", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(render_metrics(request.app.state.gateway.registry), media_type=CONTENT_TYPE)

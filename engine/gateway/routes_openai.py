@@ -1,0 +1,198 @@
+"""OpenAI-compatible endpoints: GET /v1/models and POST /v1/chat/completions (plain and streamed).
+
+Model `router` runs the closed loop (bucket by `user` or X-Session-Id, route, answer, quality,
+provenance); naming the main or embedder model forces that route (still logged). The recipe is the
+explicit one (metadata.recipe_id / X-AIOS-Recipe) or the bandit's choice for (assistant, category).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from engine.api import AskResult, ask
+from engine.errors import InputError
+from engine.gateway.errors import PROVIDER_STATUS, error_response
+from engine.recipes import compute_local_transform
+
+router = APIRouter(tags=["OpenAI-compatible"])
+
+ROUTER_MODEL = "router"
+DEFAULT_ASSISTANT = "chatgpt"
+DEFAULT_CATEGORY = "general"
+WORDS_PER_CHUNK = 4
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: StrictStr
+    text: StrictStr | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: StrictStr | list[ContentPart] | None = None
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text or "" for part in self.content if part.type == "text")
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: StrictBool = False
+
+
+class ChatRequest(BaseModel):
+    """The OpenAI request body; unknown OpenAI fields (temperature, top_p, ...) are accepted."""
+
+    model_config = ConfigDict(extra="allow")
+    model: StrictStr
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    user: StrictStr | None = None
+    metadata: dict[str, StrictStr] | None = Field(
+        default=None, description="AIOS extras: assistant, category, trait, recipe_id")
+
+
+def resolve_route(model: str, gateway) -> str | None:
+    """None for the router, else the forced route; InputError(MODEL_NOT_FOUND) for anything else."""
+    models = gateway.engine().models
+    if model == ROUTER_MODEL:
+        return None
+    if model in (models.main.name, "main"):
+        return "main"
+    if model in (models.embedder.name, "embedder"):
+        return "embedder"
+    raise InputError(f"model {model!r} does not exist here; use {ROUTER_MODEL!r}, "
+                     f"{models.main.name!r} or {models.embedder.name!r} (GET /v1/models)",
+                     code="MODEL_NOT_FOUND")
+
+
+@router.get("/v1/models", summary="Models served: the router and the two models it routes between")
+def list_models(request: Request) -> dict[str, Any]:
+    gateway = request.app.state.gateway
+    models = gateway.engine().models
+    created = int(gateway.started_at)
+    rows = [(ROUTER_MODEL, "closed loop: bucket, route, answer, quality, provenance"),
+            (models.main.name, "main model (route forced to main)"),
+            (models.embedder.name, "embedder model (route forced to embedder)")]
+    return {"object": "list", "data": [{"id": mid, "object": "model", "created": created, "owned_by": "aios",
+                                        "description": text} for mid, text in rows]}
+
+
+def _aios_fields(result: AskResult, selection: dict[str, Any], requested: str) -> dict[str, Any]:
+    return {"message_id": result.message_id, "session_id": result.session_id, "route": result.route,
+            "bucket": result.bucket, "boundary": result.boundary, "complexity": result.complexity,
+            "quality": result.quality, "source": result.source, "provider": result.provider,
+            "simulated": result.simulated, "latency_ms": result.latency_ms, "requested_model": requested,
+            "recipe_id": result.recipe_id, **selection}
+
+
+def _headers(result: AskResult) -> dict[str, str]:
+    headers = {"x-aios-route": result.route, "x-aios-bucket": result.bucket,
+               "x-aios-message-id": result.message_id, "x-aios-session-id": result.session_id,
+               "x-aios-simulated": "true" if result.simulated else "false"}
+    if result.recipe_id:
+        headers["x-aios-recipe-id"] = result.recipe_id
+    return headers
+
+
+def _chunks(text: str) -> Iterator[str]:
+    words = re.findall(r"\S+\s*", text)
+    for start in range(0, len(words), WORDS_PER_CHUNK):
+        yield "".join(words[start:start + WORDS_PER_CHUNK])
+
+
+def _sse(data: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
+
+
+def _stream(result: AskResult, aios: dict[str, Any], include_usage: bool) -> Iterator[bytes]:
+    base = {"id": f"chatcmpl-{result.message_id}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": result.source}
+    yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                     "finish_reason": None}]})
+    for piece in _chunks(result.answer):
+        yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+    yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "aios": aios})
+    if include_usage:
+        yield _sse({**base, "choices": [], "usage": _usage(result)})
+    yield b"data: [DONE]\n\n"
+
+
+def _usage(result: AskResult) -> dict[str, int]:
+    return {"prompt_tokens": result.tokens.get("prompt", 0), "completion_tokens": result.tokens.get("completion", 0),
+            "total_tokens": result.tokens.get("total", 0)}
+
+
+@router.post("/v1/chat/completions", summary="Chat completion through the loop (OpenAI format; stream supported)",
+             response_model=None)
+def chat_completions(request: Request, body: ChatRequest,
+                     x_session_id: str | None = Header(default=None),
+                     x_aios_assistant: str | None = Header(default=None),
+                     x_aios_category: str | None = Header(default=None),
+                     x_aios_recipe: str | None = Header(default=None)) -> JSONResponse | StreamingResponse:
+    gateway = request.app.state.gateway
+    route = resolve_route(body.model, gateway)
+    meta = body.metadata or {}
+    users = [m for m in body.messages if m.role == "user" and m.text.strip()]
+    if not users:
+        raise InputError("field messages: no user message with text content")
+    question = users[-1].text
+    client_system = "\n\n".join(m.text for m in body.messages if m.role in ("system", "developer") and m.text)
+    session_id = body.user or x_session_id
+    assistant = meta.get("assistant") or x_aios_assistant
+    category = meta.get("category") or x_aios_category
+    recipe_id = meta.get("recipe_id") or x_aios_recipe
+
+    selection: dict[str, Any] = {"recipe_policy": None}
+    recipe = None
+    if recipe_id:
+        recipe = gateway.recipes.get().get(recipe_id)
+        selection = {"recipe_policy": "explicit"}
+    else:
+        pair = (assistant or DEFAULT_ASSISTANT, category or DEFAULT_CATEGORY)
+        explicit_pair = assistant is not None or category is not None
+        if explicit_pair or gateway.recipes.get().for_pair(*pair):
+            choice = gateway.bandit.choose(*pair, session_id=session_id)
+            recipe = gateway.recipes.get().get(choice.recipe_id)
+            selection = {"recipe_policy": choice.policy, "explored": choice.explored,
+                         "selection_id": choice.selection_id, "assistant": pair[0], "category": pair[1]}
+
+    system_prompt = client_system or None
+    if recipe is not None:
+        recipe_system, question = compute_local_transform(recipe, question)
+        system_prompt = "\n\n".join(p for p in (recipe_system, client_system) if p)
+
+    result = ask(question, meta.get("trait", "general"), session_id, origin="gateway", route=route,
+                 system_prompt=system_prompt, recipe_id=recipe.id if recipe else None,
+                 settings=gateway.settings)
+    headers = _headers(result)
+    aios = _aios_fields(result, selection, body.model)
+    if result.error_code:
+        status = PROVIDER_STATUS.get(result.error_code, 502)
+        return error_response(request, status, result.error_code,
+                              result.error_message or result.error_code, headers=headers, log_event=False,
+                              message_id=result.message_id, route=result.route, bucket=result.bucket)
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(_stream(result, aios, include_usage), media_type="text/event-stream",
+                                 headers={**headers, "cache-control": "no-cache"})
+    return JSONResponse({
+        "id": f"chatcmpl-{result.message_id}", "object": "chat.completion", "created": int(time.time()),
+        "model": result.source,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer},
+                     "finish_reason": "stop", "logprobs": None}],
+        "usage": _usage(result), "aios": aios}, headers=headers)
