@@ -1,0 +1,435 @@
+"""The A/B report: DuckDB aggregates the provenance log into per-bucket counts, sums and sums of
+squares, engine.stats compares control with treatment, and a plain-language verdict says what
+the experiment shows. Also per-hypothesis pass rates and their trends from hypothesis events.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from engine.analytics import BIN_CHOICES, MAX_BINS, PASS_QUALITY, load_adaptive_state
+from engine.errors import InputError
+from engine.routing.adaptive import AdaptiveConfig
+from engine.settings import Settings
+from engine.stats import (
+    ALPHA,
+    ArmStats,
+    NotEnoughData,
+    SrmResult,
+    WelchResult,
+    compute_pass_rate,
+    compute_required_per_arm,
+    compute_srm,
+    compute_welch,
+)
+
+ARMS = ("control", "treatment")
+MIN_ANSWERS_PER_ARM = 30  # the minimum-sample guard before any verdict is given
+TARGET_RELATIVE_EFFECT = 0.05  # the adaptive router acts on quality deltas > 5 %: resolve that
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    label: str
+    higher_is_better: bool
+    unit: str  # "score", "share" or "ms": how the CLI and the page format it
+
+
+METRICS = (
+    MetricSpec("quality", "Quality (engine score)", True, "score"),
+    MetricSpec("pass_rate", f"Pass rate (answered, quality >= {PASS_QUALITY})", True, "share"),
+    MetricSpec("latency_ms", "Latency", False, "ms"),
+    MetricSpec("main_share", "Share of main-model calls", False, "share"),
+)
+
+# Read every field as text and TRY_CAST it, so one odd value nulls a field instead of failing the
+# whole read; a line DuckDB cannot parse at all comes back with every column NULL.
+LOG_COLUMNS = {name: "VARCHAR" for name in (
+    "ts", "event_type", "message_id", "session_id", "bucket", "route", "source", "error_code",
+    "quality", "latency_ms", "origin", "hypothesis_id", "passed", "error")}
+
+
+def _log_relation(path: Path) -> str:
+    escaped = str(path).replace("'", "''")
+    columns = ", ".join(f"'{k}': '{v}'" for k, v in LOG_COLUMNS.items())
+    return (f"read_json('{escaped}', format='newline_delimited', ignore_errors=true, "
+            f"columns={{{columns}}})")
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation (I/O).
+
+@dataclass
+class BucketAggregates:
+    """Sufficient statistics per arm and metric, plus SRM units, read from one log."""
+
+    arms: dict[str, dict[str, ArmStats]]
+    units: dict[str, int]
+    answers: dict[str, int]
+    unreadable_lines: int = 0
+    source: str = ""
+
+
+def _empty_aggregates(source: str) -> BucketAggregates:
+    return BucketAggregates({a: {m.name: ArmStats(0) for m in METRICS} for a in ARMS},
+                            {a: 0 for a in ARMS}, {a: 0 for a in ARMS}, 0, source)
+
+
+def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
+                           include_golden: bool = False) -> BucketAggregates:
+    """Per-bucket n, sums and sums of squares of each metric over the response events of `path`.
+
+    One DuckDB pass over the file (gzip archives too); units for SRM are distinct session ids.
+    Golden runs force the control bucket, so their responses are left out unless asked for.
+    A missing file gives empty arms.
+    """
+    path = Path(path)
+    if not path.exists():
+        return _empty_aggregates(str(path))
+    conditions = ["event_type = 'response'", "bucket IN ('control', 'treatment')"]
+    params: list[Any] = []
+    if not include_golden:
+        conditions.append("coalesce(origin, '') <> 'golden'")
+    if since is not None:
+        conditions.append("ts >= ?")
+        params.append(since)
+    sql = f"""
+        WITH raw AS (SELECT * FROM {_log_relation(path)}),
+        typed AS (
+            SELECT coalesce(event_type, 'response') AS event_type, bucket, route, origin,
+                   TRY_CAST(ts AS TIMESTAMPTZ) AS ts,
+                   coalesce(session_id, message_id) AS unit,
+                   TRY_CAST(quality AS DOUBLE) AS q,
+                   TRY_CAST(latency_ms AS DOUBLE) AS lat,
+                   CASE WHEN source IS NOT NULL AND source <> 'unknown' AND error_code IS NULL
+                             AND TRY_CAST(quality AS DOUBLE) >= {PASS_QUALITY} THEN 1.0 ELSE 0.0 END AS ok,
+                   CASE WHEN route = 'main' THEN 1.0 WHEN route = 'embedder' THEN 0.0 END AS main
+            FROM raw
+            WHERE NOT (event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL))
+        SELECT bucket, count(*) AS answers, count(DISTINCT unit) AS units,
+               count(q), coalesce(sum(q), 0), coalesce(sum(q * q), 0),
+               count(*), sum(ok), sum(ok),
+               count(lat), coalesce(sum(lat), 0), coalesce(sum(lat * lat), 0),
+               count(main), coalesce(sum(main), 0), coalesce(sum(main), 0)
+        FROM typed WHERE {' AND '.join(conditions)}
+        GROUP BY bucket"""
+    unreadable_sql = f"""SELECT count(*) FROM {_log_relation(path)}
+        WHERE event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL"""
+    con = _connect()
+    try:
+        rows = con.execute(sql, params).fetchall()
+        unreadable = int(con.execute(unreadable_sql).fetchone()[0])
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
+    finally:
+        con.close()
+    out = _empty_aggregates(str(path))
+    out.unreadable_lines = unreadable
+    for row in rows:
+        bucket = row[0]
+        out.answers[bucket] = int(row[1])
+        out.units[bucket] = int(row[2])
+        values = row[3:]
+        for i, metric in enumerate(METRICS):
+            n, total, total_sq = values[3 * i: 3 * i + 3]
+            out.arms[bucket][metric.name] = ArmStats(int(n), float(total or 0.0), float(total_sq or 0.0))
+    return out
+
+
+def load_expected_split(settings: Settings) -> dict[str, float]:
+    """The configured control/treatment split from the adaptive state (defaults when absent)."""
+    pct = AdaptiveConfig().control_bucket_pct
+    try:
+        state = load_adaptive_state(settings.paths.adaptive_state)
+    except InputError:
+        state = None
+    config = (state or {}).get("config")
+    if isinstance(config, dict) and isinstance(config.get("control_bucket_pct"), (int, float)):
+        pct = float(config["control_bucket_pct"])
+    return {"control": pct, "treatment": 1.0 - pct}
+
+
+# ---------------------------------------------------------------------------------------------
+# The report (pure).
+
+@dataclass
+class MetricComparison:
+    metric: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    control: ArmStats
+    treatment: ArmStats
+    result: WelchResult | NotEnoughData
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "label": self.label, "unit": self.unit,
+                "higher_is_better": self.higher_is_better,
+                "control": {"n": self.control.n, "mean": self.control.mean},
+                "treatment": {"n": self.treatment.n, "mean": self.treatment.mean},
+                "result": self.result.to_dict()}
+
+
+@dataclass
+class Verdict:
+    kind: str  # "not_enough_data", "srm" or "result"
+    text: str
+    need_more: int | None = None
+    main_call_saving: float | None = None  # relative: 0.2 = treatment makes 20 % fewer main calls
+    main_call_saving_ci: tuple[float, float] | None = None
+    quality_diff: float | None = None
+    quality_diff_ci: tuple[float, float] | None = None
+
+
+@dataclass
+class AbReport:
+    answers: dict[str, int]
+    units: dict[str, int]
+    expected_split: dict[str, float]
+    metrics: list[MetricComparison]
+    srm: SrmResult
+    verdict: Verdict
+    alpha: float = ALPHA
+    unreadable_lines: int = 0
+    source: str = ""
+    generated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def metric(self, name: str) -> MetricComparison:
+        return next(m for m in self.metrics if m.metric == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"generated_at": self.generated_at, "source": self.source, "alpha": self.alpha,
+                "answers": self.answers, "units": self.units, "expected_split": self.expected_split,
+                "unreadable_lines": self.unreadable_lines,
+                "metrics": [m.to_dict() for m in self.metrics], "srm": self.srm.to_dict(),
+                "verdict": asdict(self.verdict)}
+
+
+def _need_for_guard(answers: dict[str, int]) -> int:
+    return sum(max(0, MIN_ANSWERS_PER_ARM - answers.get(a, 0)) for a in ARMS)
+
+
+def compute_verdict(answers: dict[str, int], quality: MetricComparison, main_share: MetricComparison,
+                    srm: SrmResult) -> Verdict:
+    """The plain-language reading of the comparison; the guard comes before any number."""
+    if srm.alert:
+        return Verdict("srm", "do not trust these results: " + srm.message)
+    need = _need_for_guard(answers)
+    if need > 0:
+        return Verdict("not_enough_data",
+                       f"not enough data yet: need about {need} more answers "
+                       f"(at least {MIN_ANSWERS_PER_ARM} per arm; control has {answers.get('control', 0)}, "
+                       f"treatment {answers.get('treatment', 0)})", need_more=need)
+    q = quality.result
+    if isinstance(q, NotEnoughData):
+        return Verdict("not_enough_data", f"not enough data yet on quality: {q.reason}",
+                       need_more=q.need_more)
+    share_c, share_t = main_share.control.mean, main_share.treatment.mean
+    saving = saving_ci = None
+    if share_c:
+        saving = 1.0 - share_t / share_c
+        if isinstance(main_share.result, WelchResult) and main_share.result.lift_ci is not None:
+            low, high = main_share.result.lift_ci
+            saving_ci = (-high, -low)
+    if saving is None:
+        calls = "the control arm made no main-model calls, so no saving can be stated"
+    else:
+        word = "saves" if saving >= 0 else "uses"
+        tail = "" if saving >= 0 else " more"
+        calls = f"treatment {word} {abs(saving) * 100:.1f} %{tail} main-model calls"
+        if saving_ci is not None:
+            calls += f" [95 % CI {saving_ci[0] * 100:+.1f} %, {saving_ci[1] * 100:+.1f} %]"
+    text = (f"{calls} at a quality difference of {q.diff:+.3f} "
+            f"[95 % CI {q.diff_ci[0]:+.3f}, {q.diff_ci[1]:+.3f}] (p={q.p_value:.3g})")
+    need_more = None
+    target = TARGET_RELATIVE_EFFECT * abs(q.mean_control)
+    if target > 0 and q.mde > target:
+        per_arm = compute_required_per_arm(quality.control, quality.treatment, target)
+        if per_arm is not None:
+            need_more = sum(max(0, per_arm - answers.get(a, 0)) for a in ARMS)
+            text += (f"; a {TARGET_RELATIVE_EFFECT:.0%} quality difference is not yet resolvable "
+                     f"(MDE {q.mde:.3f}): need about {need_more} more answers for that")
+    return Verdict("result", text, need_more=need_more, main_call_saving=saving,
+                   main_call_saving_ci=saving_ci, quality_diff=q.diff, quality_diff_ci=q.diff_ci)
+
+
+def compute_ab_report(aggregates: BucketAggregates, expected_split: dict[str, float], *,
+                      alpha: float = ALPHA) -> AbReport:
+    """Compare control with treatment on every metric, check the split, and state a verdict."""
+    metrics = []
+    for spec in METRICS:
+        control = aggregates.arms["control"][spec.name]
+        treatment = aggregates.arms["treatment"][spec.name]
+        result = compute_welch(control, treatment, alpha=alpha, higher_is_better=spec.higher_is_better)
+        metrics.append(MetricComparison(spec.name, spec.label, spec.unit, spec.higher_is_better,
+                                        control, treatment, result))
+    srm = compute_srm(aggregates.units, expected_split)
+    by_name = {m.metric: m for m in metrics}
+    verdict = compute_verdict(aggregates.answers, by_name["quality"], by_name["main_share"], srm)
+    return AbReport(dict(aggregates.answers), dict(aggregates.units), dict(expected_split), metrics,
+                    srm, verdict, alpha, aggregates.unreadable_lines, aggregates.source)
+
+
+def load_ab_report(settings: Settings, *, path: Path | None = None, since: datetime | None = None,
+                   include_golden: bool = False, alpha: float = ALPHA) -> AbReport:
+    """The A/B report of the provenance log (or another log or archive at `path`)."""
+    aggregates = load_bucket_aggregates(path or settings.paths.log, since=since,
+                                        include_golden=include_golden)
+    return compute_ab_report(aggregates, load_expected_split(settings), alpha=alpha)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text rendering for the CLI.
+
+def format_value(value: float | None, unit: str, *, signed: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    sign = "+" if signed else ""
+    if unit == "ms":
+        return f"{value:{sign},.0f} ms"
+    if unit == "share":
+        return f"{value * 100:{sign}.1f} %"
+    return f"{value:{sign}.3f}"
+
+
+def compute_table_rows(report: AbReport) -> list[dict[str, str]]:
+    """The comparison table as display strings (CLI and dashboard show the same cells)."""
+    rows = []
+    for m in report.metrics:
+        r = m.result
+        row = {"metric": m.label,
+               "control": f"{format_value(m.control.mean, m.unit)} (n={m.control.n})",
+               "treatment": f"{format_value(m.treatment.mean, m.unit)} (n={m.treatment.n})"}
+        if isinstance(r, WelchResult):
+            row["difference [95% CI]"] = (f"{format_value(r.diff, m.unit, signed=True)} "
+                                          f"[{format_value(r.diff_ci[0], m.unit, signed=True)}, "
+                                          f"{format_value(r.diff_ci[1], m.unit, signed=True)}]")
+            row["lift [95% CI]"] = ("-" if r.lift is None else
+                                    f"{r.lift * 100:+.1f} % [{r.lift_ci[0] * 100:+.1f} %, {r.lift_ci[1] * 100:+.1f} %]")
+            row["p"] = f"{r.p_value:.3g}"
+            row["MDE (80% power)"] = format_value(r.mde, m.unit)
+            row["P(treatment better)"] = f"{r.chance_to_beat * 100:.0f} %"
+        else:
+            row["difference [95% CI]"] = f"not enough data: {r.reason}"
+            for key in ("lift [95% CI]", "p", "MDE (80% power)", "P(treatment better)"):
+                row[key] = "-"
+        rows.append(row)
+    return rows
+
+
+def render_ab_report_text(report: AbReport) -> str:
+    rows = compute_table_rows(report)
+    headers = list(rows[0])
+    widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in headers}
+    lines = [f"A/B report  {report.source}",
+             f"answers: control {report.answers['control']}, treatment {report.answers['treatment']}; "
+             f"sessions: control {report.units['control']}, treatment {report.units['treatment']}",
+             "",
+             "  ".join(h.ljust(widths[h]) for h in headers),
+             "  ".join("-" * widths[h] for h in headers)]
+    lines += ["  ".join(r[h].ljust(widths[h]) for h in headers) for r in rows]
+    lines += ["", f"SRM: {report.srm.message}", f"verdict: {report.verdict.text}"]
+    if report.unreadable_lines:
+        lines.append(f"note: {report.unreadable_lines} unreadable log lines were skipped")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hypothesis pass rates and trends (from hypothesis events).
+
+def _hypothesis_where(since: datetime | None) -> tuple[str, list[Any]]:
+    where = "event_type = 'hypothesis' AND hypothesis_id IS NOT NULL"
+    params: list[Any] = []
+    if since is not None:
+        where += " AND TRY_CAST(ts AS TIMESTAMPTZ) >= ?"
+        params.append(since)
+    return where, params
+
+
+def compute_bin_seconds(span_seconds: float, max_bins: int = MAX_BINS) -> int:
+    """The smallest bin width of BIN_CHOICES that covers `span_seconds` in at most `max_bins` bins."""
+    for width in BIN_CHOICES:
+        if span_seconds / width <= max_bins:
+            return width
+    return BIN_CHOICES[-1]
+
+
+def load_hypothesis_trends(path: Path, *, since: datetime | None = None,
+                           bin_seconds: int | None = None) -> pd.DataFrame:
+    """Pass rate per time bin and hypothesis: columns bin_start (UTC), hypothesis_id, checks,
+    passed, failed, errors, pass_rate (passed / (passed + failed); None when only errors)."""
+    columns = ["bin_start", "hypothesis_id", "checks", "passed", "failed", "errors", "pass_rate"]
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    where, params = _hypothesis_where(since)
+    con = _connect()
+    try:
+        con.execute(f"""CREATE TEMP TABLE h AS
+            SELECT TRY_CAST(ts AS TIMESTAMPTZ) AS ts, hypothesis_id, TRY_CAST(passed AS BOOLEAN) AS passed
+            FROM {_log_relation(path)} WHERE {where}""", params)
+        if bin_seconds is None:
+            span = con.execute("SELECT epoch(max(ts)) - epoch(min(ts)) FROM h").fetchone()[0]
+            bin_seconds = compute_bin_seconds(float(span or 0.0))
+        if bin_seconds <= 0:
+            raise InputError(f"bin_seconds must be positive, got {bin_seconds}")
+        frame = con.execute(f"""
+            SELECT to_timestamp(floor(epoch(ts) / {int(bin_seconds)}) * {int(bin_seconds)}) AS bin_start,
+                   hypothesis_id, count(*) AS checks,
+                   count(*) FILTER (WHERE passed) AS passed,
+                   count(*) FILTER (WHERE NOT passed) AS failed,
+                   count(*) FILTER (WHERE passed IS NULL) AS errors
+            FROM h WHERE ts IS NOT NULL GROUP BY ALL ORDER BY bin_start, hypothesis_id""").df()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
+    finally:
+        con.close()
+    decided = frame["passed"] + frame["failed"]
+    frame["pass_rate"] = (frame["passed"] / decided.where(decided > 0)).astype(object)
+    frame.loc[decided == 0, "pass_rate"] = None
+    return frame[columns]
+
+
+def load_hypothesis_summary(path: Path, *, since: datetime | None = None) -> pd.DataFrame:
+    """Per hypothesis: checks, passed, failed, errors, pass_rate with its Wilson interval
+    (ci_low, ci_high), and the last error message a broken hypothesis reported."""
+    columns = ["hypothesis_id", "checks", "passed", "failed", "errors", "pass_rate",
+               "ci_low", "ci_high", "last_error"]
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    where, params = _hypothesis_where(since)
+    con = _connect()
+    try:
+        frame = con.execute(f"""
+            SELECT hypothesis_id, count(*) AS checks,
+                   count(*) FILTER (WHERE TRY_CAST(passed AS BOOLEAN)) AS passed,
+                   count(*) FILTER (WHERE NOT TRY_CAST(passed AS BOOLEAN)) AS failed,
+                   count(*) FILTER (WHERE TRY_CAST(passed AS BOOLEAN) IS NULL) AS errors,
+                   arg_max(error, TRY_CAST(ts AS TIMESTAMPTZ)) FILTER (WHERE error IS NOT NULL) AS last_error
+            FROM {_log_relation(path)} WHERE {where}
+            GROUP BY hypothesis_id ORDER BY hypothesis_id""", params).df()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
+    finally:
+        con.close()
+    rates = [compute_pass_rate(int(p), int(p) + int(f)) for p, f in zip(frame["passed"], frame["failed"])]
+    frame["pass_rate"] = pd.Series([r.rate for r in rates], dtype=object)
+    frame["ci_low"] = pd.Series([r.ci[0] if r.ci else None for r in rates], dtype=object)
+    frame["ci_high"] = pd.Series([r.ci[1] if r.ci else None for r in rates], dtype=object)
+    frame["last_error"] = frame["last_error"].astype(object).where(frame["last_error"].notna(), None)
+    return frame[columns]

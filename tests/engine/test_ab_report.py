@@ -1,0 +1,267 @@
+"""ab-report on simulator traffic: intervals contain the directly measured differences, SRM fires on
+a thinned log, small logs say "not enough data"; hypothesis pass-rate trends and summaries."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from engine import ab_report
+from engine.api import clear_engines, simulate
+from engine.cli import main
+from engine.provenance import EventSink, HypothesisEvent, ResponseEvent, read_events
+from engine.settings import get_settings
+
+
+@pytest.fixture(scope="module")
+def sim_log(tmp_path_factory) -> list[dict]:
+    """One simulated run shared by the module's tests (the events, as written)."""
+    import os
+
+    from engine.settings import reset_settings
+
+    folder = tmp_path_factory.mktemp("simlog")
+    old = {k: os.environ.get(k) for k in ("AIOS_DATA_DIR", "AIOS_PROVIDER", "AIOS_SIM_LATENCY_SCALE")}
+    os.environ.update(AIOS_DATA_DIR=str(folder), AIOS_PROVIDER="sim", AIOS_SIM_LATENCY_SCALE="0")
+    reset_settings()
+    try:
+        simulate(400, seed=3, settings=get_settings())
+        clear_engines()
+        lines = (folder / "analytics" / "hypotheses.ndjson").read_text().splitlines()
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_settings()
+    return [json.loads(line) for line in lines]
+
+
+def write_log(path, events: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def run_json(capsys, *argv) -> dict:
+    assert main(["ab-report", "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def by_bucket(events: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {"control": [], "treatment": []}
+    for e in events:
+        if e["event_type"] == "response":
+            out[e["bucket"]].append(e)
+    return out
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def test_report_on_simulator_traffic_contains_the_directly_measured_differences(sim_log, capsys, data_dir):
+    write_log(get_settings().paths.log, sim_log)
+    report = run_json(capsys)
+    arms = by_bucket(sim_log)
+    assert report["answers"] == {"control": len(arms["control"]), "treatment": len(arms["treatment"])}
+    assert report["units"] == {b: len({e["session_id"] for e in arms[b]}) for b in arms}
+    metrics = {m["metric"]: m["result"] for m in report["metrics"]}
+
+    direct = {
+        "quality": lambda e: e["quality"],
+        "latency_ms": lambda e: e["latency_ms"],
+        "main_share": lambda e: 1.0 if e["route"] == "main" else 0.0,
+        "pass_rate": lambda e: 1.0 if e["source"] != "unknown" and e["error_code"] is None
+        and e["quality"] >= 0.5 else 0.0,
+    }
+    for name, value in direct.items():
+        control = mean(value(e) for e in arms["control"])
+        treatment = mean(value(e) for e in arms["treatment"])
+        result = metrics[name]
+        assert result["enough"] is True
+        diff, lift = treatment - control, treatment / control - 1
+        assert result["diff"] == pytest.approx(diff, rel=1e-9, abs=1e-12)
+        assert result["diff_ci"][0] <= diff <= result["diff_ci"][1]
+        assert result["lift"] == pytest.approx(lift, rel=1e-9, abs=1e-12)
+        assert result["lift_ci"][0] <= lift <= result["lift_ci"][1]
+        assert 0 <= result["p_value"] <= 1 and result["mde"] > 0
+
+    share_c = mean(direct["main_share"](e) for e in arms["control"])
+    share_t = mean(direct["main_share"](e) for e in arms["treatment"])
+    verdict = report["verdict"]
+    assert verdict["kind"] == "result"
+    assert verdict["main_call_saving"] == pytest.approx(1 - share_t / share_c)
+    low, high = verdict["main_call_saving_ci"]
+    assert low <= 1 - share_t / share_c <= high
+    assert f"{abs(1 - share_t / share_c) * 100:.1f} %" in verdict["text"]
+    assert "quality difference of" in verdict["text"]
+    assert report["srm"]["checked"] is True and report["srm"]["alert"] is False
+
+
+def test_srm_alerts_on_a_log_where_one_buckets_sessions_were_thinned(sim_log, capsys, data_dir):
+    rng = random.Random(7)
+    treatment_sessions = sorted({e["session_id"] for e in sim_log if e.get("bucket") == "treatment"})
+    dropped = set(rng.sample(treatment_sessions, int(len(treatment_sessions) * 0.7)))
+    thinned = [e for e in sim_log if e.get("session_id") not in dropped]
+    log = data_dir / "thinned.ndjson"
+    write_log(log, thinned)
+    report = run_json(capsys, "--log", str(log))
+    srm = report["srm"]
+    assert srm["checked"] and srm["alert"] and srm["p_value"] < 0.001
+    assert srm["observed"]["treatment"] == len(treatment_sessions) - len(dropped)
+    assert report["verdict"]["kind"] == "srm"
+    assert "SAMPLE RATIO MISMATCH" in report["verdict"]["text"]
+
+
+def response(i: int, bucket: str, quality: float, route: str = "main", **extra) -> dict:
+    return ResponseEvent(question=f"q{i}", bucket=bucket, complexity=0.5, boundary=0.5, route=route,
+                         source="m" if route else "unknown", provider="sim", simulated=True,
+                         latency_ms=1000.0 + i, quality=quality, message_id=f"m{i}",
+                         session_id=f"s{i}", **extra).model_dump()
+
+
+def test_a_small_log_says_not_enough_data_with_how_many_more(capsys, data_dir):
+    events = [response(i, "control" if i % 2 else "treatment", 0.5 + 0.01 * i) for i in range(6)]
+    write_log(get_settings().paths.log, events)
+    report = run_json(capsys)
+    assert report["verdict"]["kind"] == "not_enough_data"
+    assert report["verdict"]["need_more"] == 2 * ab_report.MIN_ANSWERS_PER_ARM - 6
+    assert "need about 54 more answers" in report["verdict"]["text"]
+    assert report["srm"]["checked"] is False  # fewer than 8 sessions per arm
+
+
+def test_empty_missing_and_constant_logs_never_crash_or_show_nan(capsys, data_dir):
+    report = run_json(capsys)  # no log at all
+    assert report["answers"] == {"control": 0, "treatment": 0}
+    assert all(m["result"]["enough"] is False for m in report["metrics"])
+    events = [response(i, "control" if i % 2 else "treatment", 0.8) for i in range(80)]
+    write_log(get_settings().paths.log, events)
+    report = run_json(capsys)  # every quality identical: zero variance in both arms
+    quality = next(m for m in report["metrics"] if m["metric"] == "quality")
+    assert quality["result"]["enough"] is False and "zero variance" in quality["result"]["reason"]
+    assert report["verdict"]["kind"] == "not_enough_data"
+    assert main(["ab-report"]) == 0
+    text = capsys.readouterr().out
+    assert "nan" not in text.lower() and "not enough data" in text
+
+
+def test_unreadable_lines_and_golden_answers_are_left_out(data_dir):
+    rng = random.Random(1)
+    events = [response(i, "control" if i % 2 else "treatment", rng.random()) for i in range(100)]
+    golden = [response(1000 + i, "control", 0.1, origin="golden") for i in range(20)]
+    log = get_settings().paths.log
+    log.parent.mkdir(parents=True)
+    with open(log, "w") as handle:
+        for e in events[:50]:
+            handle.write(json.dumps(e) + "\n")
+        handle.write("{not json\n")
+        for e in events[50:] + golden:
+            handle.write(json.dumps(e) + "\n")
+        handle.write('{"event_type": "respo')  # a write in progress
+    aggregates = ab_report.load_bucket_aggregates(log)
+    assert aggregates.unreadable_lines == 2
+    assert aggregates.answers == {"control": 50, "treatment": 50}
+    control = [e["quality"] for e in events if e["bucket"] == "control"]
+    arm = aggregates.arms["control"]["quality"]
+    assert arm.n == 50 and arm.total == pytest.approx(sum(control))
+    assert arm.total_sq == pytest.approx(sum(q * q for q in control))
+    with_golden = ab_report.load_bucket_aggregates(log, include_golden=True)
+    assert with_golden.answers["control"] == 70
+
+
+def test_expected_split_follows_the_adaptive_state(data_dir):
+    settings = get_settings()
+    assert ab_report.load_expected_split(settings) == {"control": 0.5, "treatment": 0.5}
+    settings.paths.adaptive_state.parent.mkdir(parents=True)
+    settings.paths.adaptive_state.write_text(json.dumps({"config": {"control_bucket_pct": 0.3}, "buckets": {}}))
+    split = ab_report.load_expected_split(settings)
+    assert split["control"] == 0.3 and split["treatment"] == pytest.approx(0.7)
+
+
+def hypothesis_events() -> list[dict]:
+    out = []
+    for minute in range(3):
+        for i in range(10):
+            ts = f"2026-01-01T10:{minute:02d}:{i * 5:02d}.000Z"
+            out.append(HypothesisEvent(ts=ts, hypothesis_id="fast", passed=i < 8 - minute * 2,
+                                       message_id=f"m{minute}{i}").model_dump())
+            out.append(HypothesisEvent(ts=ts, hypothesis_id="broken", passed=None,
+                                       error=f"raised ZeroDivisionError: boom {minute}",
+                                       message_id=f"m{minute}{i}").model_dump())
+    return out
+
+
+def test_hypothesis_trends_per_time_bin_and_hypothesis(data_dir):
+    log = data_dir / "h.ndjson"
+    write_log(log, hypothesis_events())
+    trends = ab_report.load_hypothesis_trends(log, bin_seconds=60)
+    fast = trends[trends["hypothesis_id"] == "fast"]
+    assert list(fast["checks"]) == [10, 10, 10]
+    assert [float(r) for r in fast["pass_rate"]] == [0.8, 0.6, 0.4]
+    broken = trends[trends["hypothesis_id"] == "broken"]
+    assert list(broken["errors"]) == [10, 10, 10] and all(r is None for r in broken["pass_rate"])
+    auto = ab_report.load_hypothesis_trends(log)  # a 3-minute span: 5-second bins or wider
+    assert auto["checks"].sum() == 60 and len(auto) <= 2 * ab_report.MAX_BINS
+
+
+def test_hypothesis_summary_reports_broken_hypotheses_with_their_last_error(data_dir):
+    log = data_dir / "h.ndjson"
+    write_log(log, hypothesis_events())
+    summary = ab_report.load_hypothesis_summary(log).set_index("hypothesis_id")
+    assert summary.loc["fast", "checks"] == 30 and summary.loc["fast", "passed"] == 18
+    assert summary.loc["fast", "pass_rate"] == pytest.approx(0.6)
+    assert summary.loc["fast", "ci_low"] < 0.6 < summary.loc["fast", "ci_high"]
+    assert summary.loc["fast", "last_error"] is None
+    assert summary.loc["broken", "errors"] == 30 and summary.loc["broken", "pass_rate"] is None
+    assert summary.loc["broken", "last_error"] == "raised ZeroDivisionError: boom 2"
+
+
+def test_broken_hypothesis_in_the_loop_is_logged_and_the_others_still_run(data_dir):
+    from engine import hypotheses as hyp
+
+    class Explodes(hyp.Hypothesis):
+        id = "test_explodes"
+        description = "raises on every answer"
+
+        def check(self, event, context):
+            raise RuntimeError("kaput")
+
+    before = dict(hyp.HYPOTHESES)
+    hyp.register_hypothesis(Explodes)
+    hyp.reset_hypothesis_registry()
+    try:
+        simulate(12, seed=1, settings=get_settings())
+    finally:
+        hyp.HYPOTHESES.clear()
+        hyp.HYPOTHESES.update(before)
+        hyp.reset_hypothesis_registry()
+        clear_engines()
+    summary = ab_report.load_hypothesis_summary(get_settings().paths.log).set_index("hypothesis_id")
+    assert summary.loc["test_explodes", "errors"] == 12
+    assert "RuntimeError: kaput" in summary.loc["test_explodes", "last_error"]
+    assert summary.loc["answered_by_model", "checks"] == 12
+    assert summary.loc["answered_by_model", "passed"] == 12
+    responses = read_events(get_settings().paths.log, event_types={"response"}).events
+    assert len(responses) == 12
+
+
+def test_no_value_in_the_json_is_nan_or_infinite(sim_log, capsys, data_dir):
+    write_log(get_settings().paths.log, sim_log[:40])
+    report = run_json(capsys)
+
+    def walk(value):
+        if isinstance(value, float):
+            assert math.isfinite(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(report)
