@@ -8,6 +8,7 @@ from dashboard import services
 from dashboard.components import charts
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.live import render_live
+from dashboard.sections.ab import render_ab_section
 
 st.title("Hypotheses")
 
@@ -41,3 +42,4 @@ render_live(render_trends)
 
 st.divider()
 # ---- A/B statistics: the statistics section (dashboard/sections/ab.py) renders below, one line. ----
+render_live(render_ab_section)

@@ -10,8 +10,10 @@ from dashboard.components.actions import render_ask
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.format import fmt_count, fmt_ms, fmt_pct, fmt_quality
 from dashboard.components.live import render_live
+from dashboard.sections.ab import render_overview_srm
 
 st.title("Overview")
+render_live(render_overview_srm)  # SRM warning from the statistics section
 
 
 def render_headline(filters) -> None:

@@ -1,0 +1,1 @@
+"""Page sections owned by one part of the engine each (drawn by one call from a page)."""

@@ -1,0 +1,157 @@
+"""Hypotheses page (statistics section) and the Overview's SRM warning against engine.ab_report."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine import ab_report
+from engine import hypotheses as hyp
+from engine.provenance import EventSink
+from engine.settings import get_settings
+from tests.dashboard.conftest import open_page, texts
+from tests.dashboard.fixture_log import response
+
+
+class Explodes(hyp.Hypothesis):
+    id = "explodes"
+    description = "raises on every answer"
+
+    def check(self, event, context):
+        raise ZeroDivisionError("division by zero in the check")
+
+
+class Garbage(hyp.Hypothesis):
+    id = "garbage"
+    description = "returns a string"
+
+    def check(self, event, context):
+        return "looks fine to me"
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry():
+    before = dict(hyp.HYPOTHESES)
+    hyp.reset_hypothesis_registry()
+    yield
+    hyp.HYPOTHESES.clear()
+    hyp.HYPOTHESES.update(before)
+    hyp.reset_hypothesis_registry()
+
+
+def write_loop_log(path: Path, n: int = 160, *, broken: bool = False, drop_treatment: float = 0.0,
+                   seed: int = 5) -> Path:
+    """Responses (the dashboard fixture's), each with the hypothesis events the registry gives it,
+    one session per response; `drop_treatment` thins out that share of treatment sessions."""
+    if broken:
+        hyp.register_hypothesis(Explodes)
+        hyp.register_hypothesis(Garbage)
+        hyp.reset_hypothesis_registry()
+    rng, thin = random.Random(seed), random.Random(seed + 1)
+    settings = get_settings()
+    with EventSink(path) as sink:
+        for i in range(n):
+            event = response(i, rng)
+            event.session_id = f"session{i}"
+            if event.bucket == "treatment" and thin.random() < drop_treatment:
+                continue
+            sink.append([event, *hyp.evaluate_hypotheses(event, settings)])
+    return path
+
+
+def ab_table(at) -> pd.DataFrame:
+    """The A/B table, found by its columns (a display-only dataframe carries no key in AppTest)."""
+    for element in at.dataframe:
+        if "difference [95% CI]" in element.value.columns:
+            return element.value
+    raise AssertionError("no A/B table on the page")
+
+
+def chart_by_title(at, title: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"].get("title", {}).get("text") == title:
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_ab_table_and_verdict_equal_the_engine_report(log_path):
+    write_loop_log(log_path)
+    at = open_page("hypotheses")
+    report = ab_report.load_ab_report(get_settings())
+    shown = ab_table(at).reset_index(drop=True)
+    expected = pd.DataFrame(ab_report.compute_table_rows(report))
+    pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
+    assert report.verdict.kind == "result"
+    assert any(report.verdict.text == s.value for s in at.success)
+    # Cells a user reads, spelled out: the quality difference and its interval.
+    quality = report.metric("quality").result
+    cell = shown.loc[0, "difference [95% CI]"]
+    assert cell == f"{quality.diff:+.3f} [{quality.diff_ci[0]:+.3f}, {quality.diff_ci[1]:+.3f}]"
+    assert f"control {report.answers['control']}" in texts(at)
+    assert "nan" not in shown.to_string().lower()
+
+
+def test_pass_rate_trends_per_hypothesis_equal_the_engine(log_path):
+    write_loop_log(log_path)
+    at = open_page("hypotheses")
+    trends = ab_report.load_hypothesis_trends(log_path)
+    spec = chart_by_title(at, "Pass rate per hypothesis over time")
+    plotted = {trace["name"]: trace["y"] for trace in spec["data"]}
+    assert set(plotted) == {"answered_by_model", "latency_within_budget", "quality_above_floor",
+                            "embedder_quality_parity"}
+    for hypothesis_id, values in plotted.items():
+        rows = trends[(trends["hypothesis_id"] == hypothesis_id) & trends["pass_rate"].notna()]
+        if isinstance(values, dict):  # plotly may ship arrays as typed buffers
+            import base64
+
+            import numpy as np
+            values = np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+        assert values == pytest.approx([float(v) for v in rows["pass_rate"]])
+
+
+def test_a_broken_hypothesis_is_shown_and_the_others_still_run(log_path):
+    write_loop_log(log_path, broken=True)
+    at = open_page("hypotheses")
+    errors = "\n".join(e.value for e in at.error)
+    assert "Hypothesis `explodes` is broken" in errors
+    assert "ZeroDivisionError: division by zero in the check" in errors
+    assert "Hypothesis `garbage` is broken" in errors and "returned str" in errors
+    summary = ab_report.load_hypothesis_summary(log_path).set_index("hypothesis_id")
+    assert summary.loc["explodes", "errors"] == 160
+    assert f"on 160 of 160 answers" in errors
+    # The working hypotheses still ran on every answer and are plotted.
+    assert summary.loc["answered_by_model", "checks"] == 160
+    spec = chart_by_title(at, "Pass rate per hypothesis over time")
+    names = {trace["name"] for trace in spec["data"]}
+    assert "answered_by_model" in names and "explodes" not in names
+
+
+def test_overview_warns_of_sample_ratio_mismatch_on_a_thinned_log(log_path):
+    write_loop_log(log_path, n=300, drop_treatment=0.6)
+    srm = ab_report.load_ab_report(get_settings()).srm
+    assert srm.alert
+    at = open_page()
+    warnings = "\n".join(w.value for w in at.warning)
+    assert srm.message in warnings and "SAMPLE RATIO MISMATCH" in warnings
+    at.switch_page("app_pages/hypotheses.py").run()
+    assert not at.exception
+    assert any("SAMPLE RATIO MISMATCH" in e.value for e in at.error)  # the verdict refuses to conclude
+
+
+def test_overview_shows_no_srm_warning_on_a_balanced_log(log_path):
+    write_loop_log(log_path, n=300)
+    assert not ab_report.load_ab_report(get_settings()).srm.alert
+    at = open_page()
+    assert not any("SAMPLE RATIO" in w.value for w in at.warning)
+
+
+def test_without_data_the_section_says_not_enough_data(no_data_log):
+    at = open_page("hypotheses")
+    page = texts(at)
+    assert "not enough data yet: need about 60 more answers" in page
+    assert "nan" not in ab_table(at).to_string().lower()
