@@ -133,6 +133,27 @@ def _soft(rng: random.Random) -> DemoQuestion:
     return DemoQuestion(f"Write {rng.choice(CREATIVE)}.", "creative", "creative")
 
 
+# Context people add around a question; it varies length and wording the way real traffic does.
+PREFIXES = ["", "", "", "", "Quick question: ", "I'm new to this. ", "For a report at work, ",
+            "My teacher asked us this and I'm stuck. ", "Sorry if this is basic, but ",
+            "I've read a few articles and I'm still confused. "]
+SUFFIXES = ["", "", "", "", " Keep it short, please.", " Please explain your reasoning.",
+            " An example would help.", " I need this for tomorrow.",
+            " Assume I know the basics but not the details.", " Thanks!"]
+
+
+def _dress(item: DemoQuestion, rng: random.Random) -> DemoQuestion:
+    if item.category == "smalltalk":
+        return item
+    prefix = rng.choice(PREFIXES)
+    question = item.question
+    if prefix and prefix.rstrip()[-1] in ".:?!":
+        question = prefix + question
+    elif prefix:  # the prefix runs into the question: "Sorry if this is basic, but how do I ..."
+        question = prefix + question[0].lower() + question[1:]
+    return DemoQuestion(question + rng.choice(SUFFIXES), item.trait, item.category)
+
+
 # Mix of categories: roughly the traffic of a general assistant.
 MIX = [(_fact, 0.22), (_howto, 0.20), (_soft, 0.10), (_code, 0.18), (_math, 0.15), (_analysis, 0.15)]
 
@@ -141,4 +162,4 @@ def generate_questions(n: int, seed: int = 0) -> list[DemoQuestion]:
     """`n` demo questions, the same list for the same seed."""
     rng = random.Random(f"demo-questions|{seed}")
     makers, weights = zip(*MIX)
-    return [rng.choices(makers, weights)[0](rng) for _ in range(n)]
+    return [_dress(rng.choices(makers, weights)[0](rng), rng) for _ in range(n)]

@@ -72,17 +72,20 @@ def compute_coverage(question: str, answer: str) -> float:
 
 
 def expected_words(complexity: float) -> float:
-    """How many words a complete answer needs: a fact takes a sentence or two, an analysis more."""
-    return 25.0 + 150.0 * max(0.0, min(1.0, complexity))
+    """The fewest words a complete answer needs: a fact takes one sentence, an analysis paragraphs."""
+    c = max(0.0, min(1.0, complexity))
+    return 4.0 + 120.0 * c * c
 
 
 def compute_length(answer: str, complexity: float) -> float:
+    """1.0 from the expected minimum up to a generous maximum; less when too short or rambling."""
     words = len(answer.split())
     ratio = words / expected_words(complexity)
-    if ratio < 0.6:
-        return max(0.0, ratio / 0.6)
-    if ratio > 5.0:  # rambling: far longer than the question needs
-        return max(0.3, 1.0 - (ratio - 5.0) / 10.0)
+    if ratio < 1.0:
+        return max(0.0, ratio)
+    ceiling = 120.0 + 500.0 * max(0.0, min(1.0, complexity))
+    if words > ceiling:
+        return max(0.3, 1.0 - (words - ceiling) / (2 * ceiling))
     return 1.0
 
 

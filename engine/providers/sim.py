@@ -26,17 +26,36 @@ STOPWORDS = frozenset(
 )
 HARD_MARKERS = re.compile(
     r"\b(prove|derive|implement|optimi[sz]e|compare|trade-?offs?|analy[sz]e|design|algorithm|"
-    r"complexity|integral|derivative|theorem|concurren\w*|distributed|architecture|why)\b", re.I)
+    r"complexity|integral|derivative|theorem|concurren\w*|distributed|architecture|why|probability|"
+    r"compounded|interest|catch up|without replacement|deadlock|race condition)\b", re.I)
+NUMBER = re.compile(r"\d+")
 MATH_CODE = re.compile(r"[=+\-*/^<>{}()\[\]]|\d|```|def |class |SELECT ", re.I)
 
-OPENERS = ["In short,", "Put simply,", "The key point is that", "To answer directly,"]
+OPENERS = [
+    "Here is a clear answer about {t}.",
+    "Good question: it comes down to {t}.",
+    "The short version: {t} is what matters here.",
+    "Let's go through {t} step by step.",
+]
 CONNECTORS = [
-    "This matters because {a} affects {b}.",
-    "A common approach is to look at {a} first and then at {b}.",
-    "In practice, {a} and {b} are related: changing one changes the other.",
-    "For example, when {a} grows, {b} usually has to be revisited.",
-    "One caveat: {a} depends on the context in which {b} is used.",
-    "Step by step: identify {a}, check {b}, then confirm the result.",
+    "First, look at {a}: it sets the constraints for everything else.",
+    "{A} and {b} are linked, so changing one usually means revisiting the other.",
+    "A common mistake is to treat {a} in isolation; check how it interacts with {b}.",
+    "For example, if {a} doubles, {b} typically has to be re-checked as well.",
+    "In practice, start with {a}, then confirm {b} with a small test or a quick calculation.",
+    "It helps to write down what you know about {a} before deciding on {b}.",
+    "One caveat: the right choice for {a} depends on the context in which {b} is used.",
+    "To summarise, {a} drives the result, and {b} decides how far you can push it.",
+    "Many people underestimate {a}; spending ten minutes on it saves hours later.",
+    "If you are unsure about {a}, compare two concrete cases side by side with {b}.",
+    "Experts usually check {a} against a known reference before trusting {b}.",
+    "The numbers for {a} matter less than the trend you see in {b}.",
+    "When {a} goes wrong, the symptom often shows up first in {b}.",
+    "Keep {a} simple at first; refine {b} once the basic version works.",
+    "Think of {a} as the input and {b} as the outcome you are trying to control.",
+    "A useful rule of thumb: fix {a} before you tune {b}.",
+    "Document your assumptions about {a}, because {b} will depend on them.",
+    "There is a trade-off: more attention to {a} means less flexibility in {b}.",
 ]
 REFUSALS = [
     "I'm sorry, but I can't help with that.",
@@ -60,9 +79,15 @@ def hidden_difficulty(question: str) -> float:
     score = min(words / 60.0, 1.0) * 0.35
     score += min(len(HARD_MARKERS.findall(question)), 3) * 0.13
     score += 0.15 if MATH_CODE.search(question) else 0.0
+    # Word problems: every quantity is one more thing a small model can get wrong.
+    score += min(len(NUMBER.findall(question)), 4) * 0.05
     score += min(question.count("?") - 1, 2) * 0.07 if question.count("?") > 1 else 0.0
     score += 0.08 if re.search(r"\b(and|also|then)\b", question, re.I) and words > 15 else 0.0
     return max(0.0, min(score, 1.0))
+
+
+# Hidden difficulty below which the simulated embedder answers about as well as the main model.
+EMBEDDER_KNEE = 0.3
 
 
 class SimProvider:
@@ -108,24 +133,31 @@ class SimProvider:
     def _answer(self, question: str, difficulty: float, rng: random.Random) -> str:
         terms = key_terms(question) or ["question"]
         if self.role == "main":
-            coverage, length_words, fail = 1.0, int(45 + 160 * difficulty), 0.03
+            coverage, length_words, fail = 0.97, int(45 + 160 * difficulty), 0.02
         else:
-            coverage = max(0.25, 1.0 - 0.85 * difficulty * rng.uniform(0.6, 1.3))
-            length_words = int(40 + 40 * difficulty * rng.uniform(0.3, 1.0))
-            fail = max(0.0, 1.15 * difficulty - 0.25)
-        if rng.random() < fail * 0.35:
+            # The 1B model keeps up on easy questions and falls off past a knee of hidden difficulty.
+            weakness = max(0.0, min(1.0, (difficulty - EMBEDDER_KNEE) / (1.0 - EMBEDDER_KNEE)))
+            coverage = max(0.2, 0.97 - 0.9 * weakness * rng.uniform(0.6, 1.3))
+            length_words = int(40 + 60 * difficulty * rng.uniform(0.3, 1.0))
+            fail = 0.02 + 0.9 * weakness
+        if rng.random() < fail * 0.3:
             return rng.choice(REFUSALS)
         kept = [t for t in terms if rng.random() < coverage] or terms[:1]
-        sentences = [f"{rng.choice(OPENERS)} {' '.join(kept[:6])} is the heart of this question."]
+        sentences = [rng.choice(OPENERS).format(t=" and ".join(kept[:2]))]
+        # Templates are drawn without replacement so long answers do not repeat themselves; the
+        # answer walks through every kept term, then keeps going until it is long enough.
+        templates = rng.sample(CONNECTORS, len(CONNECTORS))
         i = 0
-        while len(" ".join(sentences).split()) < length_words:
-            a, b = kept[i % len(kept)], kept[(i + 1) % len(kept)]
-            sentences.append(rng.choice(CONNECTORS).format(a=a, b=b))
+        while i < len(templates) and (2 * i < len(kept) or len(" ".join(sentences).split()) < length_words):
+            a, b = kept[(2 * i) % len(kept)], kept[(2 * i + 1) % len(kept)]
+            sentences.append(templates[i].format(a=a, A=a.capitalize(), b=b))
             i += 1
-        if self.role == "embedder" and rng.random() < fail * 0.5:
+        if 2 * i < len(kept):
+            sentences.append(f"It is also worth checking {', '.join(kept[2 * i:])}.")
+        if self.role == "embedder" and rng.random() < fail * 0.4:
             loop = " ".join(sentences[1:2] or sentences[:1])
             sentences = sentences[:1] + [loop] * rng.randint(4, 7)
-        if self.role == "embedder" and rng.random() < fail * 0.5:
+        if self.role == "embedder" and rng.random() < fail * 0.4:
             words = " ".join(sentences).split()
             return " ".join(words[: max(6, len(words) // 4)])
         return " ".join(sentences)

@@ -7,7 +7,8 @@ embedder's mean quality at the treatment boundary (the nearest score bins on eac
 answers). A delta above `quality_delta_threshold` (5 %) means the embedder loses too much there:
 the boundary moves down (more to main). A delta clearly below it (by `hysteresis`) means the
 embedder keeps quality there: the boundary moves up (less to main). In between it holds. Steps are
-`adaptation_strength * max_boundary_drift`, halve on every change of direction, and the boundary
+`adaptation_strength * max_boundary_drift`, need fresh answers in the compared bins, halve on
+every change of direction (below `min_step` the boundary is settled and stays), and the boundary
 never leaves control +/- max_boundary_drift (0.075, under the 0.08 SLO; runbook red flag 0.1).
 """
 
@@ -35,6 +36,7 @@ class AdaptiveConfig:
     bin_width: float = 0.05
     min_bin_samples: int = 8
     min_step: float = 0.001
+    min_new_evidence: int = 4  # new answers in the compared bins before acting on them again
 
     @property
     def n_bins(self) -> int:
@@ -87,13 +89,17 @@ class BucketState:
     step: float = 0.0
     last_direction: int = 0
     since_decision: int = 0
+    last_evidence: int = 0  # answers in the compared bins at the last move
+    last_bins: list[int] = field(default_factory=list)
+    settled: bool = False  # the step shrank below min_step: the boundary has converged
 
     def to_dict(self) -> dict[str, Any]:
         return {"boundary": self.boundary, "sample_count": self.sample_count, "errors": self.errors,
                 "routes": {name: asdict(stats) for name, stats in self.routes.items()},
                 "adaptations": self.adaptations,
                 "controller": {"step": self.step, "last_direction": self.last_direction,
-                               "since_decision": self.since_decision, "bins": self.bins}}
+                               "since_decision": self.since_decision, "last_evidence": self.last_evidence,
+                               "last_bins": self.last_bins, "settled": self.settled, "bins": self.bins}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], config: AdaptiveConfig) -> BucketState:
@@ -107,7 +113,10 @@ class BucketState:
                      bins={k: [list(map(float, b)) for b in v] for k, v in (controller.get("bins") or {}).items()},
                      step=float(controller.get("step", config.initial_step)),
                      last_direction=int(controller.get("last_direction", 0)),
-                     since_decision=int(controller.get("since_decision", 0)))
+                     since_decision=int(controller.get("since_decision", 0)),
+                     last_evidence=int(controller.get("last_evidence", 0)),
+                     last_bins=[int(i) for i in controller.get("last_bins", [])],
+                     settled=bool(controller.get("settled", False)))
         bucket.ensure_bins(config)
         return bucket
 
@@ -188,26 +197,34 @@ def bin_index(score: float, config: AdaptiveConfig) -> int:
     return min(config.n_bins - 1, max(0, int(score / config.bin_width)))
 
 
-def compute_marginal_delta(bucket: BucketState, config: AdaptiveConfig) -> tuple[float, int, int] | None:
-    """(main mean - embedder mean, main n, embedder n) in the nearest bins around the boundary.
+@dataclass(frozen=True)
+class MarginalEstimate:
+    delta: float  # main mean quality - embedder mean quality at the boundary
+    n_main: int
+    n_embedder: int
+    bins: list[int]  # [main bin, embedder bin]
+
+
+def compute_marginal_delta(bucket: BucketState, config: AdaptiveConfig) -> MarginalEstimate | None:
+    """Main minus embedder mean quality in the nearest score bins around the boundary.
 
     Main answers are looked for in the boundary's bin and the two above, embedder answers in the
     boundary's bin and the two below; None while either side has fewer than min_bin_samples.
     """
     k = bin_index(bucket.boundary, config)
 
-    def nearest(route: str, direction: int) -> tuple[float, int] | None:
+    def nearest(route: str, direction: int) -> tuple[float, int, int] | None:
         for i in range(k, k + 3 * direction, direction):
             if 0 <= i < config.n_bins:
                 count, total = bucket.bins[route][i]
                 if count >= config.min_bin_samples:
-                    return total / count, int(count)
+                    return total / count, int(count), i
         return None
 
     main, embedder = nearest("main", 1), nearest("embedder", -1)
     if main is None or embedder is None:
         return None
-    return main[0] - embedder[0], main[1], embedder[1]
+    return MarginalEstimate(main[0] - embedder[0], main[1], embedder[1], [main[2], embedder[2]])
 
 
 def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = True,
@@ -232,9 +249,9 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
         return new, None
     bucket.since_decision = 0
     estimate = compute_marginal_delta(bucket, config)
-    if estimate is None:
+    if estimate is None or bucket.settled:
         return new, None
-    delta, n_main, n_embedder = estimate
+    delta = estimate.delta
     threshold = config.quality_delta_threshold
     if delta > threshold:
         direction = -1
@@ -246,8 +263,15 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
                   f"boundary: send less to the main model")
     else:
         return new, None
+    # Act again on the same bins only once they hold new answers: no march on stale evidence.
+    evidence = estimate.n_main + estimate.n_embedder
+    if estimate.bins == bucket.last_bins and evidence < bucket.last_evidence + config.min_new_evidence:
+        return new, None
     if bucket.last_direction and direction != bucket.last_direction:
-        bucket.step = max(config.min_step, bucket.step / 2)  # damp: no oscillation
+        bucket.step /= 2  # damp every reversal; below min_step the boundary has settled
+        if bucket.step < config.min_step:
+            bucket.settled = True
+            return new, None
     low = max(0.0, config.control_boundary - config.max_boundary_drift)
     high = min(1.0, config.control_boundary + config.max_boundary_drift)
     old = bucket.boundary
@@ -257,12 +281,13 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
         return new, None
     bucket.boundary = target
     bucket.adaptations += 1
+    bucket.last_bins, bucket.last_evidence = estimate.bins, evidence
     main_lat, emb_lat = bucket.routes["main"].mean_latency_ms, bucket.routes["embedder"].mean_latency_ms
     latency_delta = main_lat - emb_lat if main_lat is not None and emb_lat is not None else None
     return new, Adaptation(
         bucket=obs.bucket, old_boundary=old, new_boundary=target, quality_delta=round(delta, 4),
         latency_delta_ms=None if latency_delta is None else round(latency_delta, 1),
-        samples={"bucket": bucket.sample_count, "main_at_boundary": n_main,
-                 "embedder_at_boundary": n_embedder,
+        samples={"bucket": bucket.sample_count, "main_at_boundary": estimate.n_main,
+                 "embedder_at_boundary": estimate.n_embedder,
                  "main": bucket.routes["main"].count, "embedder": bucket.routes["embedder"].count},
         reason=reason)

@@ -1,0 +1,82 @@
+"""`python -m engine score [--router NAME] [--explain] | --quality`: score questions (or answers) from stdin.
+
+Input: one question per line, or JSONL with a `question` field (and `trait`); with --quality,
+JSONL with `question` and `answer` (optional `complexity`). One JSON line out per input line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from engine.errors import InputError
+from engine.quality import compute_quality
+from engine.routing.adaptive import AdaptiveConfig
+from engine.routing.routers import ROUTERS, TRAIT_PRIOR, get_router
+
+NAME = "score"
+HELP = "print the router's score and route (or with --quality an answer's quality) per stdin line"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--router", default="complexity", choices=sorted(ROUTERS), help="router to use")
+    parser.add_argument("--explain", action="store_true", help="add the features behind each score")
+    parser.add_argument("--quality", action="store_true",
+                        help="read JSONL question+answer and print quality and its components")
+    parser.add_argument("--boundary", type=float, default=AdaptiveConfig().control_boundary,
+                        help="boundary for the route column (default: the control boundary 0.5)")
+
+
+def parse_line(raw: str, number: int, need_answer: bool) -> dict[str, Any] | None:
+    """One input line as a dict with `question` (and `answer`); None for a blank line."""
+    text = raw.strip()
+    if not text:
+        return None
+    if text.startswith("{"):
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"stdin line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(item, dict):
+            raise InputError(f"stdin line {number}: expected a JSON object")
+    elif need_answer:
+        raise InputError(f"stdin line {number}: --quality needs JSONL with fields question and answer")
+    else:
+        item = {"question": text}
+    for name in ("question",) + (("answer",) if need_answer else ()):
+        if not isinstance(item.get(name), str) or (name == "question" and not item[name].strip()):
+            raise InputError(f"stdin line {number}: field {name} is missing or not a non-empty string")
+    trait = item.get("trait", "general")
+    if trait not in TRAIT_PRIOR:
+        raise InputError(f"stdin line {number}: field trait: unknown trait {trait!r}")
+    return item
+
+
+def score_stream(args: argparse.Namespace, stream: TextIO, out: TextIO) -> int:
+    router = get_router(args.router)
+    for number, raw in enumerate(stream, start=1):
+        item = parse_line(raw, number, args.quality)
+        if item is None:
+            continue
+        trait = item.get("trait", "general")
+        if args.quality:
+            complexity = item.get("complexity")
+            if complexity is None:
+                complexity = get_router("complexity").score(item["question"], trait)
+            result = compute_quality(item["question"], item["answer"], float(complexity))
+            row = {"line": number, "question": item["question"], "quality": result.quality,
+                   "components": result.components, "complexity": complexity}
+        else:
+            decision = router.decide(item["question"], trait, args.boundary)
+            row = {"line": number, "question": item["question"], "trait": trait, "router": router.name,
+                   "score": round(decision.score, 4), "boundary": args.boundary, "route": decision.route}
+            if args.explain:
+                row["explain"] = router.explain(item["question"], trait)
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return score_stream(args, sys.stdin, sys.stdout)
