@@ -107,9 +107,14 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
     if since is not None:
         conditions.append("ts >= ?")
         params.append(since)
+    keep = " AND ".join(conditions)
+
+    def agg(expr: str) -> str:
+        return f"{expr} FILTER (WHERE keep)"
+
+    # One pass over the file: kept answers aggregate per bucket, unreadable lines are counted.
     sql = f"""
-        WITH raw AS (SELECT * FROM {_log_relation(path)}),
-        typed AS (
+        WITH typed AS (
             SELECT coalesce(event_type, 'response') AS event_type, bucket, route, origin,
                    TRY_CAST(ts AS TIMESTAMPTZ) AS ts,
                    coalesce(session_id, message_id) AS unit,
@@ -117,33 +122,33 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
                    TRY_CAST(latency_ms AS DOUBLE) AS lat,
                    CASE WHEN source IS NOT NULL AND source <> 'unknown' AND error_code IS NULL
                              AND TRY_CAST(quality AS DOUBLE) >= {PASS_QUALITY} THEN 1.0 ELSE 0.0 END AS ok,
-                   CASE WHEN route = 'main' THEN 1.0 WHEN route = 'embedder' THEN 0.0 END AS main
-            FROM raw
-            WHERE NOT (event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL))
-        SELECT bucket, count(*) AS answers, count(DISTINCT unit) AS units,
-               count(q), coalesce(sum(q), 0), coalesce(sum(q * q), 0),
-               count(*), sum(ok), sum(ok),
-               count(lat), coalesce(sum(lat), 0), coalesce(sum(lat * lat), 0),
-               count(main), coalesce(sum(main), 0), coalesce(sum(main), 0)
-        FROM typed WHERE {' AND '.join(conditions)}
-        GROUP BY bucket"""
-    unreadable_sql = f"""SELECT count(*) FROM {_log_relation(path)}
-        WHERE event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL"""
+                   CASE WHEN route = 'main' THEN 1.0 WHEN route = 'embedder' THEN 0.0 END AS main,
+                   (event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL) AS garbage
+            FROM {_log_relation(path)}),
+        flagged AS (SELECT *, coalesce(NOT garbage AND {keep}, false) AS keep FROM typed)
+        SELECT bucket, {agg('count(*)')}, {agg('count(DISTINCT unit)')},
+               {agg('count(q)')}, {agg('sum(q)')}, {agg('sum(q * q)')},
+               {agg('count(*)')}, {agg('sum(ok)')}, {agg('sum(ok)')},
+               {agg('count(lat)')}, {agg('sum(lat)')}, {agg('sum(lat * lat)')},
+               {agg('count(main)')}, {agg('sum(main)')}, {agg('sum(main)')},
+               count(*) FILTER (WHERE garbage)
+        FROM flagged GROUP BY bucket"""
     con = _connect()
     try:
         rows = con.execute(sql, params).fetchall()
-        unreadable = int(con.execute(unreadable_sql).fetchone()[0])
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
     finally:
         con.close()
     out = _empty_aggregates(str(path))
-    out.unreadable_lines = unreadable
+    out.unreadable_lines = sum(int(row[-1]) for row in rows)
     for row in rows:
         bucket = row[0]
+        if bucket not in ARMS or not row[1]:
+            continue
         out.answers[bucket] = int(row[1])
         out.units[bucket] = int(row[2])
-        values = row[3:]
+        values = row[3:-1]
         for i, metric in enumerate(METRICS):
             n, total, total_sq = values[3 * i: 3 * i + 3]
             out.arms[bucket][metric.name] = ArmStats(int(n), float(total or 0.0), float(total_sq or 0.0))
