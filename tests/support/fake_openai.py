@@ -15,6 +15,7 @@ Usage::
         server.requests            # list[RecordedRequest]: method, path, headers (lower-case keys), json
         server.chat_requests       # only the POST /v1/chat/completions ones
         server.connections         # accepted TCP connections so far (0 proves nothing reached it)
+        server.max_in_flight       # most chat calls answered at once (proves concurrency)
 
 Endpoints: GET /v1/models lists `models`; POST /v1/chat/completions answers a chat.completion with
 usage (prompt tokens = words in the messages, completion tokens = words in the reply, so tests can
@@ -157,6 +158,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {record.path}", "type": "not_found"}})
             return
         behaviour = fake._next_behaviour()
+        fake._enter()
+        try:
+            self._answer_chat(record, behaviour)
+        finally:
+            fake._leave()
+
+    def _answer_chat(self, record: RecordedRequest, behaviour: Behaviour) -> None:
+        fake = self.server.fake
         fake._wait(fake.delay_s + behaviour.delay_s)
         if behaviour.disconnect:
             self.close_connection = True
@@ -249,6 +258,8 @@ class FakeOpenAIServer:
         self._queue: collections.deque[Behaviour] = collections.deque()
         self._requests: list[RecordedRequest] = []
         self._connections = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", port), _Handler, bind_and_activate=True)
         self._httpd.fake = self
@@ -319,6 +330,21 @@ class FakeOpenAIServer:
             return self._connections
 
     # called from handler threads
+    @property
+    def max_in_flight(self) -> int:
+        """The most chat-completions calls that were being answered at the same time."""
+        with self._lock:
+            return self._max_in_flight
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
     def _count_connection(self) -> None:
         with self._lock:
             self._connections += 1
