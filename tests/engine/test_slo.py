@@ -1,0 +1,92 @@
+"""SLO check: each SLO judged on its own against runbook 004's thresholds, inputs validated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.errors import InputError
+from engine.slo import SloThresholds, compute_slo_verdicts, load_slo_inputs, render_slo_table
+
+
+def write_report(path, pass_rate=1.0, p95=14000.0):
+    path.write_text(json.dumps({"status": "PASS", "pass_rate": pass_rate, "finished_at": "2026-01-01T00:00:00Z",
+                                "latency_ms": {"p50": 9000.0, "p95": p95, "mean": 9000.0}}))
+    return path
+
+
+def write_state(path, control=0.5, treatment=0.5):
+    path.write_text(json.dumps({"version": 1, "buckets": {"control": {"boundary": control, "sample_count": 3},
+                                                          "treatment": {"boundary": treatment, "sample_count": 3}}}))
+    return path
+
+
+def verdicts(tmp_path, **kw):
+    report = write_report(tmp_path / "r.json", **{k: v for k, v in kw.items() if k in ("pass_rate", "p95")})
+    state = write_state(tmp_path / "s.json", **{k: v for k, v in kw.items() if k in ("control", "treatment")})
+    return {v.name: v.ok for v in compute_slo_verdicts(load_slo_inputs(report, state))}
+
+
+def test_healthy_system_passes_all(tmp_path):
+    assert verdicts(tmp_path) == {"pass rate": True, "P95 latency": True, "boundary drift": True}
+
+
+@pytest.mark.parametrize("kw, failing", [
+    ({"pass_rate": 0.9}, "pass rate"),
+    ({"p95": 20_001.0}, "P95 latency"),
+    ({"treatment": 0.59}, "boundary drift"),
+    ({"treatment": 0.41}, "boundary drift"),
+])
+def test_each_violation_on_its_own(tmp_path, kw, failing):
+    result = verdicts(tmp_path, **kw)
+    assert [name for name, ok in result.items() if not ok] == [failing]
+
+
+def test_thresholds_are_inclusive(tmp_path):
+    assert all(verdicts(tmp_path, pass_rate=0.95, p95=20_000.0, treatment=0.58).values())
+
+
+def test_thresholds_can_be_overridden(tmp_path):
+    inputs = load_slo_inputs(write_report(tmp_path / "r.json", pass_rate=0.9), write_state(tmp_path / "s.json"))
+    assert all(v.ok for v in compute_slo_verdicts(inputs, SloThresholds(min_pass_rate=0.9)))
+    assert not compute_slo_verdicts(inputs, SloThresholds(max_p95_latency_ms=1000))[1].ok
+
+
+def test_missing_state_means_no_drift_with_a_note(tmp_path):
+    inputs = load_slo_inputs(write_report(tmp_path / "r.json"), tmp_path / "none.json")
+    assert inputs.boundary_drift == 0.0 and "no adaptive state" in inputs.notes[0]
+    assert "no adaptive state" in render_slo_table(compute_slo_verdicts(inputs), inputs)
+
+
+def test_missing_report_is_a_clear_input_error(tmp_path):
+    with pytest.raises(InputError) as info:
+        load_slo_inputs(tmp_path / "last_report.json", tmp_path / "s.json")
+    assert "golden report not found" in info.value.message and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("content, field", [
+    ('{"pass_rate": "high"}', "pass_rate"),
+    ('{"pass_rate": 1.0, "latency_ms": {"p95": "slow"}}', "latency_ms.p95"),
+    ("not json", "not valid JSON"),
+])
+def test_malformed_report_names_file_and_field(tmp_path, content, field):
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as info:
+        load_slo_inputs(path, tmp_path / "s.json")
+    assert str(path) in info.value.message and field in info.value.message
+
+
+def test_malformed_state_names_the_field(tmp_path):
+    state = tmp_path / "s.json"
+    state.write_text('{"buckets": {"control": {"boundary": 0.5}}}')
+    with pytest.raises(InputError, match="buckets.treatment.boundary"):
+        load_slo_inputs(write_report(tmp_path / "r.json"), state)
+
+
+def test_table_lists_each_slo_value_threshold_and_verdict(tmp_path):
+    inputs = load_slo_inputs(write_report(tmp_path / "r.json", pass_rate=0.9), write_state(tmp_path / "s.json", treatment=0.55))
+    table = render_slo_table(compute_slo_verdicts(inputs), inputs)
+    assert "pass rate       90.0%" in table and ">= 95.0%" in table and "FAIL" in table
+    assert "boundary drift  0.050" in table and "SLO violation: pass rate" in table
