@@ -20,12 +20,12 @@ from engine.analytics import EventStore, Filters
 from engine.errors import EngineError
 from engine.provenance import rotate_log as engine_rotate_log
 from engine.providers import resolve_providers
+from engine.routing.routers import TRAITS
 from engine.settings import Settings, get_settings, load_model_config
 
 AUTO_REFRESH_SECONDS = 10
 DEMO_DEFAULT_N = 200
 DEMO_MAX_N = 5000
-TRAITS = ("general", "code", "math", "creative", "analysis")
 ALL = "All"
 
 

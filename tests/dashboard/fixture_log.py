@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.provenance import AdaptationEvent, EventSink, HypothesisEvent, ResponseEvent
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-TRAITS = ("general", "code", "math")
+TRAITS = ("general", "technical", "analytical")
 
 
 def iso(moment: datetime) -> str:
@@ -33,11 +33,12 @@ def response(i: int, rng: random.Random, start: datetime = START) -> ResponseEve
         quality=quality, error_code="PROVIDER_TIMEOUT" if failed else None, origin="simulate")
 
 
-def write_fixture_log(path: Path, n: int = 120, seed: int = 3) -> Path:
-    """n responses 30 s apart, one hypothesis event per response, an adaptation every 25."""
-    rng = random.Random(seed)
+def write_fixture_log(path: Path, n: int = 120, seed: int = 3, first: int = 0) -> Path:
+    """Responses number `first`.. `first + n - 1`, 30 s apart, each with a hypothesis event, and
+    an adaptation every 25 responses."""
+    rng = random.Random(seed * 1000 + first)
     with EventSink(path) as sink:
-        for i in range(n):
+        for i in range(first, first + n):
             event = response(i, rng)
             batch = [event, HypothesisEvent(ts=event.ts, message_id=event.message_id, hypothesis_id="answered",
                                             passed=event.error_code is None, value=event.quality,
