@@ -1,0 +1,166 @@
+"""Routing quality on a public benchmark: APGR of every registered router against simple baselines.
+
+    .venv/bin/python bench/bench_apgr.py                  # about 10 s
+    .venv/bin/python bench/bench_apgr.py --features       # also APGR of each complexity feature alone
+
+Data: bench/data/routing_benchmark.jsonl (GSM8K and MMLU questions with RouteLLM's published
+correctness of gpt-4 as the strong/main model and mixtral-8x7b as the weak one; see
+bench/data/README.md). APGR follows RouteLLM (engine/routing/evaluation.py): 1 = as good as always
+calling the main model, 0 = the weak model alone, about 0.5 = a random score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from engine.routing import routers as routers_module  # noqa: E402
+from engine.routing.evaluation import compute_apgr  # noqa: E402
+
+DATA = REPO_ROOT / "bench" / "data" / "routing_benchmark.jsonl"
+# The trait each part is asked in, when the routers know it; otherwise "general" (printed).
+PREFERRED_TRAIT = {"gsm8k": "math", "mmlu": "general"}
+BOUNDARY = 0.5   # the control bucket's fixed boundary (runbook 004)
+TARGET = 0.6     # issue 3: the default scorer should beat ranking by length (about 0.59)
+
+
+def load_benchmark(path: Path) -> list[dict]:
+    """The benchmark's records; exits with the file and line when one is malformed."""
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                record = json.loads(line)
+                record["question"], record["strong_correct"], record["weak_correct"]
+            except (ValueError, KeyError) as exc:
+                raise SystemExit(f"{path}:{number}: not a benchmark record ({exc})")
+            records.append(record)
+    return records
+
+
+def trait_for(part: str) -> str:
+    wanted = PREFERRED_TRAIT[part]
+    known = getattr(routers_module, "TRAITS", ())
+    return wanted if wanted in known else "general"
+
+
+def scorers(records: list[dict]) -> dict[str, Callable[[], np.ndarray]]:
+    """Baselines, then every registered router; each maps to a function returning its scores."""
+    out: dict[str, Callable[[], np.ndarray]] = {
+        # Character count: RouteLLM-style "longer is harder" with few ties.
+        "baseline: length (chars)": lambda: np.array([len(r["question"]) for r in records], dtype=float),
+    }
+    for name in sorted(routers_module.ROUTERS):
+        router = routers_module.get_router(name)
+        out[f"router: {name}"] = (lambda router=router: np.array(
+            [router.score(r["question"], trait_for(part_of(r))) for r in records], dtype=float))
+    return out
+
+
+def part_of(record: dict) -> str:
+    return "gsm8k" if record["source"] == "gsm8k" else "mmlu"
+
+
+def bootstrap_interval(scores: np.ndarray, strong: np.ndarray, weak: np.ndarray, rounds: int,
+                       seed: int = 0) -> tuple[float, float]:
+    """5th and 95th percentile of APGR over resamples of the questions (with replacement)."""
+    rng = np.random.default_rng(seed)
+    values = []
+    n = len(scores)
+    for _ in range(rounds):
+        pick = rng.integers(0, n, n)
+        if strong[pick].mean() == weak[pick].mean():
+            continue
+        values.append(compute_apgr(scores[pick], strong[pick], weak[pick]))
+    return float(np.percentile(values, 5)), float(np.percentile(values, 95))
+
+
+def render_part(title: str, records: list[dict], seeds: int, rounds: int) -> dict[str, float]:
+    strong = np.array([r["strong_correct"] for r in records])
+    weak = np.array([r["weak_correct"] for r in records])
+    sources = sorted({r["source"] for r in records})
+    print(f"\n## {title}: {len(records)} questions ({len(sources)} source{'s' * (len(sources) > 1)}), "
+          f"main model correct {strong.mean():.1%}, weak model correct {weak.mean():.1%}")
+    print(f"{'scorer':30s} {'APGR':>6s} {'APGR all':>8s} {'90% interval':>14s} {'distinct':>8s} "
+          f"{'main@0.5':>8s} {'acc@0.5':>8s}")
+    random_values = [compute_apgr(np.random.default_rng(seed).random(len(records)), strong, weak)
+                     for seed in range(seeds)]
+    print(f"{f'baseline: random ({seeds} seeds)':30s} {np.mean(random_values):6.3f} {'':>8s} "
+          f"{f'sd {np.std(random_values):.3f}':>14s} {'':>8s} {'':>8s} {'':>8s}")
+    results = {"random": float(np.mean(random_values))}
+    for name, make in scorers(records).items():
+        scores = make()
+        apgr = compute_apgr(scores, strong, weak)
+        apgr_all = compute_apgr(scores, strong, weak, num_thresholds=None)
+        low, high = bootstrap_interval(scores, strong, weak, rounds)
+        main = scores >= BOUNDARY
+        boundary_cols = (f"{main.mean():8.1%} {np.where(main, strong, weak).mean():8.1%}"
+                         if name.startswith("router:") else f"{'':>8s} {'':>8s}")
+        print(f"{name:30s} {apgr:6.3f} {apgr_all:8.3f} {f'{low:.2f}-{high:.2f}':>14s} "
+              f"{len(np.unique(scores)):8d} {boundary_cols}")
+        results[name] = apgr
+    return results
+
+
+def render_features(parts: dict[str, list[dict]]) -> None:
+    """APGR of each feature of the default scorer used alone as a score (which ones carry signal)."""
+    router = routers_module.get_router("complexity")
+    features = getattr(router, "features", None)
+    if features is None:
+        print("\nthe complexity router exposes no features(); nothing to break down")
+        return
+    print("\n## features of the default scorer, each alone as a score (APGR; 0.5 = no signal)")
+    table = {part: [features(r["question"], trait_for(part_of(r))) for r in records]
+             for part, records in parts.items()}
+    names = list(next(iter(table.values()))[0])
+    print(f"{'feature':16s} " + " ".join(f"{part:>9s}" for part in parts))
+    for name in names:
+        cells = []
+        for part, records in parts.items():
+            values = np.array([f[name] for f in table[part]], dtype=float)
+            strong = np.array([r["strong_correct"] for r in records])
+            weak = np.array([r["weak_correct"] for r in records])
+            cells.append(f"{compute_apgr(values, strong, weak):9.3f}")
+        print(f"{name:16s} " + " ".join(cells))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--seeds", type=int, default=20, help="random-score seeds to average (default 20)")
+    parser.add_argument("--bootstrap", type=int, default=200, help="resamples for the interval (default 200)")
+    parser.add_argument("--features", action="store_true", help="also break the default scorer into features")
+    args = parser.parse_args(argv)
+
+    records = load_benchmark(args.data)
+    parts = {"gsm8k": [r for r in records if part_of(r) == "gsm8k"],
+             "mmlu": [r for r in records if part_of(r) == "mmlu"],
+             "combined": records}
+    print(f"routing benchmark: {args.data.relative_to(REPO_ROOT) if args.data.is_relative_to(REPO_ROOT) else args.data}")
+    print(f"traits: gsm8k -> {trait_for('gsm8k')}, mmlu -> {trait_for('mmlu')}; APGR = RouteLLM's 10 "
+          f"quantile thresholds, 'APGR all' = every distinct score; interval = {args.bootstrap} "
+          f"bootstrap resamples; main@0.5/acc@0.5 = share sent to the main model and accuracy at "
+          f"boundary {BOUNDARY}")
+    summary = {part: render_part(part, recs, args.seeds, args.bootstrap) for part, recs in parts.items()}
+    if args.features:
+        render_features(parts)
+    default = summary["combined"].get("router: complexity")
+    if default is not None:
+        verdict = "meets" if default > TARGET else "misses"
+        print(f"\ndefault scorer (complexity), combined APGR {default:.3f}: {verdict} the target > {TARGET} "
+              f"(length baseline {summary['combined']['baseline: length (chars)']:.3f}, "
+              f"random {summary['combined']['random']:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
