@@ -11,12 +11,17 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
 
 @dataclass(frozen=True)
 class EgressDecision:
     allowed: bool
     host: str
-    rule: str  # which rule decided: loopback | no_net_mode | provider_allowlist | egress_allowlist | allowlisted
+    # which rule decided: loopback | no_net_mode | provider_allowlist | egress_allowlist |
+    # allowlisted | bad_url | ambiguous_url
+    rule: str
 
     @property
     def message(self) -> str:
@@ -27,6 +32,7 @@ class EgressDecision:
             "provider_allowlist": "the provider is not in PROVIDER_ALLOWLIST",
             "egress_allowlist": "the host is not in EGRESS_ALLOWLIST",
             "bad_url": "the endpoint is not a valid http(s) URL",
+            "ambiguous_url": "the endpoint's host is ambiguous (HTTP clients would read it differently)",
         }
         return f"egress to {self.host or '?'} blocked: {reasons.get(self.rule, self.rule)}"
 
@@ -60,11 +66,26 @@ def safe_url(url: str) -> str:
     return parts.geturl()
 
 
+def transport_host(url: str) -> str | None:
+    """The host requests/urllib3 would actually connect to, or None when it cannot parse the URL."""
+    try:
+        host = parse_url(url).host
+    except LocationParseError:
+        return None
+    return (host or "").strip("[]").lower()
+
+
 def check_egress(url: str, provider: str, *, no_net_mode: bool, provider_allowlist: list[str],
                  egress_allowlist: list[str]) -> EgressDecision:
     host = url_host(url)
     if not host or not url.lower().startswith(("http://", "https://")):
         return EgressDecision(False, host, "bad_url")
+    # The policy must judge the host the HTTP client will connect to. Parsers disagree on odd
+    # URLs (e.g. "http://evil.example\\@127.0.0.1/": urlsplit sees 127.0.0.1, urllib3 connects
+    # to evil.example), so any URL whose two readings differ, or that holds a backslash,
+    # whitespace or control character, is refused rather than guessed.
+    if any(c == "\\" or c.isspace() or ord(c) < 32 for c in url) or transport_host(url) != host.strip("[]"):
+        return EgressDecision(False, host, "ambiguous_url")
     if is_loopback_host(host):
         return EgressDecision(True, host, "loopback")
     if no_net_mode:

@@ -227,6 +227,26 @@ def test_loopback_is_decided_from_the_name_as_written(host, loopback):
     assert decision.allowed is loopback
 
 
+def test_an_ambiguous_url_cannot_smuggle_a_remote_host_past_the_loopback_rule(server):
+    # urlsplit reads the host of this URL as 127.0.0.1, but requests connects to evil.example:
+    # the policy must not judge one host while the client calls another.
+    endpoint = f"http://evil.example\\@127.0.0.1:{server.port}/v1/chat/completions"
+    provider = make_provider(endpoint, session=proxied_session(server), no_net_mode=True)
+    result = provider.chat(MESSAGES)
+
+    assert result.error_code == EGRESS_BLOCKED and "ambiguous" in result.error_message
+    assert provider.ping()[0] is False
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1234\\@evil.example/v1", "http://127.0.0.1:5/v 1",
+                                 "http://127.0.0.1:5/v1\r\nHost: evil.example"])
+def test_urls_that_http_clients_read_differently_are_refused(url):
+    decision = check_egress(url, "lmstudio", no_net_mode=False, provider_allowlist=["lmstudio"],
+                            egress_allowlist=["evil.example", "127.0.0.1"])
+    assert not decision.allowed and decision.rule == "ambiguous_url"
+
+
 def test_a_non_http_endpoint_is_refused():
     decision = check_egress("file:///etc/passwd", "lmstudio", no_net_mode=False,
                             provider_allowlist=["lmstudio"], egress_allowlist=["etc"])
