@@ -84,53 +84,74 @@ def bootstrap_interval(scores: np.ndarray, strong: np.ndarray, weak: np.ndarray,
     return float(np.percentile(values, 5)), float(np.percentile(values, 95))
 
 
-def render_part(title: str, records: list[dict], seeds: int, rounds: int) -> dict[str, float]:
+def compute_part(records: list[dict], seeds: int, rounds: int) -> dict:
+    """Every scorer's APGR (RouteLLM thresholds and all thresholds), interval and boundary figures."""
     strong = np.array([r["strong_correct"] for r in records])
     weak = np.array([r["weak_correct"] for r in records])
-    sources = sorted({r["source"] for r in records})
-    print(f"\n## {title}: {len(records)} questions ({len(sources)} source{'s' * (len(sources) > 1)}), "
-          f"main model correct {strong.mean():.1%}, weak model correct {weak.mean():.1%}")
-    print(f"{'scorer':30s} {'APGR':>6s} {'APGR all':>8s} {'90% interval':>14s} {'distinct':>8s} "
-          f"{'main@0.5':>8s} {'acc@0.5':>8s}")
     random_values = [compute_apgr(np.random.default_rng(seed).random(len(records)), strong, weak)
                      for seed in range(seeds)]
-    print(f"{f'baseline: random ({seeds} seeds)':30s} {np.mean(random_values):6.3f} {'':>8s} "
-          f"{f'sd {np.std(random_values):.3f}':>14s} {'':>8s} {'':>8s} {'':>8s}")
-    results = {"random": float(np.mean(random_values))}
+    rows = []
     for name, make in scorers(records).items():
         scores = make()
-        apgr = compute_apgr(scores, strong, weak)
-        apgr_all = compute_apgr(scores, strong, weak, num_thresholds=None)
-        low, high = bootstrap_interval(scores, strong, weak, rounds)
         main = scores >= BOUNDARY
-        boundary_cols = (f"{main.mean():8.1%} {np.where(main, strong, weak).mean():8.1%}"
-                         if name.startswith("router:") else f"{'':>8s} {'':>8s}")
-        print(f"{name:30s} {apgr:6.3f} {apgr_all:8.3f} {f'{low:.2f}-{high:.2f}':>14s} "
-              f"{len(np.unique(scores)):8d} {boundary_cols}")
-        results[name] = apgr
-    return results
+        rows.append({"name": name, "apgr": compute_apgr(scores, strong, weak),
+                     "apgr_all": compute_apgr(scores, strong, weak, num_thresholds=None),
+                     "interval": bootstrap_interval(scores, strong, weak, rounds),
+                     "distinct": len(np.unique(scores)),
+                     # Only routers' scores live on the [0, 1] scale the boundary applies to.
+                     "boundary": ((float(main.mean()), float(np.where(main, strong, weak).mean()))
+                                  if name.startswith("router:") else None)})
+    return {"n": len(records), "sources": len({r["source"] for r in records}),
+            "strong": float(strong.mean()), "weak": float(weak.mean()), "seeds": seeds,
+            "random_mean": float(np.mean(random_values)), "random_sd": float(np.std(random_values)),
+            "rows": rows}
 
 
-def render_features(parts: dict[str, list[dict]]) -> None:
-    """APGR of each feature of the default scorer used alone as a score (which ones carry signal)."""
+def render_part(title: str, part: dict) -> None:
+    print(f"\n## {title}: {part['n']} questions ({part['sources']} source{'s' * (part['sources'] > 1)}), "
+          f"main model correct {part['strong']:.1%}, weak model correct {part['weak']:.1%}")
+    print(f"{'scorer':30s} {'APGR':>6s} {'APGR all':>8s} {'90% interval':>14s} {'distinct':>8s} "
+          f"{'main@0.5':>8s} {'acc@0.5':>8s}")
+    label = f"baseline: random ({part['seeds']} seeds)"
+    spread = f"sd {part['random_sd']:.3f}"
+    print(f"{label:30s} {part['random_mean']:6.3f} {'':>8s} {spread:>14s}")
+    for row in part["rows"]:
+        low, high = row["interval"]
+        boundary = (f"{row['boundary'][0]:8.1%} {row['boundary'][1]:8.1%}" if row["boundary"] else "")
+        print(f"{row['name']:30s} {row['apgr']:6.3f} {row['apgr_all']:8.3f} {f'{low:.2f}-{high:.2f}':>14s} "
+              f"{row['distinct']:8d} {boundary}".rstrip())
+
+
+def compute_features(parts: dict[str, list[dict]]) -> dict[str, dict[str, float | None]] | None:
+    """APGR of each feature of the default scorer used alone as a score; None where it is constant."""
     router = routers_module.get_router("complexity")
     features = getattr(router, "features", None)
     if features is None:
+        return None
+    table: dict[str, dict[str, float | None]] = {}
+    for part, records in parts.items():
+        rows = [features(r["question"], trait_for(part_of(r))) for r in records]
+        strong = np.array([r["strong_correct"] for r in records])
+        weak = np.array([r["weak_correct"] for r in records])
+        for name in rows[0]:
+            values = np.array([f[name] for f in rows], dtype=float)
+            # A constant feature cannot rank anything: its APGR would be 0.5 by construction.
+            table.setdefault(name, {})[part] = (None if np.ptp(values) == 0
+                                                else compute_apgr(values, strong, weak))
+    return table
+
+
+def render_features(table: dict[str, dict[str, float | None]] | None) -> None:
+    if table is None:
         print("\nthe complexity router exposes no features(); nothing to break down")
         return
-    print("\n## features of the default scorer, each alone as a score (APGR; 0.5 = no signal)")
-    table = {part: [features(r["question"], trait_for(part_of(r))) for r in records]
-             for part, records in parts.items()}
-    names = list(next(iter(table.values()))[0])
+    print("\n## features of the default scorer, each alone as a score (APGR; 0.5 = no signal, "
+          "'const' = the same value on every question of that part)")
+    parts = list(next(iter(table.values())))
     print(f"{'feature':16s} " + " ".join(f"{part:>9s}" for part in parts))
-    for name in names:
-        cells = []
-        for part, records in parts.items():
-            values = np.array([f[name] for f in table[part]], dtype=float)
-            strong = np.array([r["strong_correct"] for r in records])
-            weak = np.array([r["weak_correct"] for r in records])
-            cells.append(f"{compute_apgr(values, strong, weak):9.3f}")
-        print(f"{name:16s} " + " ".join(cells))
+    for name, cells in table.items():
+        print(f"{name:16s} " + " ".join(f"{'const':>9s}" if cells[p] is None else f"{cells[p]:9.3f}"
+                                        for p in parts))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,15 +171,18 @@ def main(argv: list[str] | None = None) -> int:
           f"quantile thresholds, 'APGR all' = every distinct score; interval = {args.bootstrap} "
           f"bootstrap resamples; main@0.5/acc@0.5 = share sent to the main model and accuracy at "
           f"boundary {BOUNDARY}")
-    summary = {part: render_part(part, recs, args.seeds, args.bootstrap) for part, recs in parts.items()}
+    summary = {part: compute_part(recs, args.seeds, args.bootstrap) for part, recs in parts.items()}
+    for part, result in summary.items():
+        render_part(part, result)
     if args.features:
-        render_features(parts)
-    default = summary["combined"].get("router: complexity")
+        render_features(compute_features(parts))
+    combined = {row["name"]: row["apgr"] for row in summary["combined"]["rows"]}
+    default = combined.get("router: complexity")
     if default is not None:
         verdict = "meets" if default > TARGET else "misses"
         print(f"\ndefault scorer (complexity), combined APGR {default:.3f}: {verdict} the target > {TARGET} "
-              f"(length baseline {summary['combined']['baseline: length (chars)']:.3f}, "
-              f"random {summary['combined']['random']:.3f})")
+              f"(length baseline {combined['baseline: length (chars)']:.3f}, "
+              f"random {summary['combined']['random_mean']:.3f})")
     return 0
 
 
