@@ -2,7 +2,8 @@
 
 Writers hold the same lock and reopen the log when its inode changes, so an event appended
 during rotation lands either in the archive (before the rename) or in the new log (after).
-A crash mid-compression leaves a `.rotating` file that the next rotation finishes first.
+A crash mid-compression leaves a `.rotating` file that the next rotation finishes first;
+concurrent rotations are serialised on a lock of their own.
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ def _compress(pending: Path) -> Path:
 def rotate_log(path: Path | str, now: datetime | None = None) -> RotationResult:
     """Rotate `path` to `<stem>_<UTC timestamp>.ndjson.gz` beside it; a no-op on an empty log."""
     path = Path(path)
+    # Rotations (CLI, dashboard button, two at once) exclude each other on their own lock
+    # (`<log>.rotate.lock`), so two never compress the same leftover into one .tmp; writers
+    # wait only for the short rename under the writers' lock.
+    serial = LogLock(path.with_name(path.name + ".rotate"))
+    try:
+        with serial:
+            return _rotate(path, now)
+    finally:
+        serial.close()
+
+
+def _rotate(path: Path, now: datetime | None) -> RotationResult:
     for leftover in sorted(path.parent.glob(f"{path.stem}_*.ndjson.rotating")):
         _compress(leftover)
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")

@@ -231,6 +231,24 @@ def test_a_crash_leftover_rotating_file_is_finished_by_the_next_rotation(tmp_pat
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_concurrent_rotations_with_a_leftover_lose_and_duplicate_nothing(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    log = tmp_path / "hypotheses.ndjson"
+    leftover = tmp_path / "hypotheses_20260101T000000Z.ndjson.rotating"
+    leftover.write_text("".join(json.dumps({"event_type": "feedback", "message_id": f"old{i}",
+                                            "reward": 1.0}) + "\n" for i in range(5000)))
+    with EventSink(log) as sink:
+        sink.append([{"event_type": "feedback", "message_id": f"new{i}", "reward": 1.0} for i in range(5000)])
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: rotate_log(log), range(4)))
+
+    assert sum(r.archive is not None for r in results) == 1
+    seen = [i for archive in tmp_path.glob("*.gz") for i in ids_in(read_archive(archive))]
+    assert sorted(seen) == sorted([f"old{i}" for i in range(5000)] + [f"new{i}" for i in range(5000)])
+    assert not list(tmp_path.glob("*.rotating")) and not list(tmp_path.glob("*.tmp"))
+
+
 def test_a_sink_reopens_the_log_after_rotation_by_another_handle(tmp_path):
     log = tmp_path / "hypotheses.ndjson"
     sink = EventSink(log)
