@@ -27,6 +27,7 @@ PAGES = [
     st.Page("app_pages/hypotheses.py", title="Hypotheses", icon="🧪"),
     st.Page("app_pages/routing.py", title="Routing", icon="🔀"),
     st.Page("app_pages/drilldown.py", title="Drill-down", icon="🔎"),
+    st.Page("app_pages/goldens.py", title="Goldens", icon="🥇"),
     st.Page("app_pages/settings.py", title="Settings", icon="⚙️"),
 ]
 
