@@ -372,9 +372,13 @@ def recipes_source(settings: Settings) -> tuple[Path, str]:
 def compute_signature(folder: Path) -> tuple:
     """(name, mtime_ns, size) of every *.json in a folder: a cheap change detector."""
     try:
-        entries = [(e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder)
-                   if e.name.endswith(".json") and e.is_file()]
-    except FileNotFoundError:
+        entries = []
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.endswith(".json") and entry.is_file():
+                    st = entry.stat()
+                    entries.append((entry.name, st.st_mtime_ns, st.st_size))
+    except (FileNotFoundError, NotADirectoryError):
         return ()
     return tuple(sorted(entries))
 
@@ -419,11 +423,13 @@ def load_recipes(settings: Settings) -> RecipeSet:
 class RecipeStore:
     """The current RecipeSet of one process, reloaded per RECIPES_RELOAD_MODE on access.
 
-    events: every access compares the folder's (name, mtime, size) signature (one scandir, tens of
-    microseconds); a change is loaded once the folder has been quiet for RECIPES_DEBOUNCE_MS, so
-    a file caught half-written by an editor is not loaded. poll: reload when the last load is
-    older than RECIPES_RELOAD_INTERVAL_SECONDS. off: load once.
+    events: an access compares the folder's (name, mtime, size) signature (one scandir, tens of
+    microseconds), at most every CHECK_INTERVAL_S; a change is loaded once the folder has been
+    quiet for RECIPES_DEBOUNCE_MS, so a file caught half-written by an editor is not loaded.
+    poll: reload when the last load is older than RECIPES_RELOAD_INTERVAL_SECONDS. off: load once.
     """
+
+    CHECK_INTERVAL_S = 0.05
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
@@ -432,6 +438,7 @@ class RecipeStore:
         self._current: RecipeSet | None = None
         self._loaded_mono = 0.0
         self._pending: tuple[tuple, float] | None = None  # (signature seen, first seen at)
+        self._checked_mono = float("-inf")
         self.reloads = 0
 
     def reload(self) -> RecipeSet:
@@ -460,6 +467,9 @@ class RecipeStore:
             if now - self._loaded_mono >= self.settings.recipes_reload_interval_seconds:
                 return self.reload()
             return current
+        if now - self._checked_mono < self.CHECK_INTERVAL_S:
+            return current
+        self._checked_mono = now
         folder, _ = recipes_source(self.settings)
         signature = compute_signature(folder)
         if folder == current.directory and signature == current.signature:
