@@ -158,3 +158,27 @@ def test_missing_set_and_baseline_exit_2(tmp_path):
     (work / SET).unlink()
     result = record(work)
     assert result.returncode == 2 and "sample_set.json: golden set file not found" in result.stderr
+
+
+def test_ctrl_c_exits_130_and_leaves_the_previous_report_whole(tmp_path, compared_clone):
+    import signal
+    import time
+
+    work = copy_clone(compared_clone, tmp_path)
+    before = (work / REPORT).read_bytes()
+    history_before = sorted((work / "data_core" / "goldens").glob("comparison_*.json"))
+    with FakeOpenAIServer(models=["main-7b", "small-1b"], reply="slow answer", delay_s=1.0) as server:
+        env = env_for(work, AIOS_PROVIDER="openai", AIOS_MAIN_ENDPOINT=server.chat_url,
+                      AIOS_EMBEDDER_ENDPOINT=server.chat_url, AIOS_MAX_RETRIES="0")
+        proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "scripts" / "golden_runner.py"), "compare",
+                                 "--set", SET, "--baseline", BASELINE, "--out", REPORT, "-j", "2"],
+                                cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not server.chat_requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert (work / REPORT).read_bytes() == before
+    assert sorted((work / "data_core" / "goldens").glob("comparison_*.json")) == history_before
+    assert not [p for p in (work / "data_core" / "goldens").iterdir() if p.name.startswith(".")]
