@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     recipes_debounce_ms: int = Field(default=300, ge=0)
     validation_strict: bool = False
     validation_strict_scope: Literal["all", "critical"] = "all"
+    # Where the dashboard looks for the HTTP gateway (`python -m engine serve`).
+    aios_gateway_url: str = "http://127.0.0.1:8000"
 
     @field_validator("provider_allowlist", "egress_allowlist", mode="before")
     @classmethod
