@@ -134,12 +134,14 @@ def test_redact_and_config_errors_do_not_echo_secrets(secrets_env, monkeypatch):
 
 
 def test_status_output_never_shows_a_secret_in_sim_mode(secrets_env):
-    for args in (("status",), ("status", "--json"), ("-v", "status")):
+    outputs = {}
+    for args in (("status",), ("-v", "status", "--json")):
         done = run_engine(*args)
         assert done.returncode == 0, done.stderr
         assert_clean(done.stdout + done.stderr, f"`python -m engine {' '.join(args)}`")
-    payload = json.loads(run_engine("status", "--json").stdout)
-    assert payload["simulated"] is True
+        outputs[args] = done.stdout
+    assert "[SIMULATED]" in outputs[("status",)]
+    assert json.loads(outputs[("-v", "status", "--json")])["simulated"] is True
 
 
 def test_status_against_a_real_server_uses_the_tokens_but_prints_none(secrets_env, echo_server):
