@@ -87,7 +87,7 @@ def hidden_difficulty(question: str) -> float:
 
 
 # Hidden difficulty below which the simulated embedder answers about as well as the main model.
-EMBEDDER_KNEE = 0.3
+EMBEDDER_KNEE = 0.5
 
 
 class SimProvider:

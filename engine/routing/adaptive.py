@@ -14,7 +14,7 @@ never leaves control +/- max_boundary_drift (0.075, under the 0.08 SLO; runbook 
 
 from __future__ import annotations
 
-import copy
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -31,7 +31,7 @@ class AdaptiveConfig:
     quality_delta_threshold: float = 0.05
     control_boundary: float = 0.5
     max_boundary_drift: float = 0.075  # a margin under the 0.08 drift SLO
-    hysteresis: float = 0.02  # move up only when the delta is below threshold - hysteresis
+    hysteresis: float = 0.01  # move up only when the delta is below threshold - hysteresis
     adapt_every: int = 10  # treatment samples between two decisions (cooldown)
     bin_width: float = 0.05
     min_bin_samples: int = 8
@@ -84,7 +84,7 @@ class BucketState:
     errors: int = 0  # unanswered questions: counted as samples, kept out of the quality statistics
     routes: dict[str, RouteStats] = field(default_factory=lambda: {"main": RouteStats(), "embedder": RouteStats()})
     adaptations: int = 0
-    # Controller memory: [count, quality_sum] per score bin and route; step size and last direction.
+    # Controller memory: [count, quality_sum, quality_sq_sum] per score bin and route; step state.
     bins: dict[str, list[list[float]]] = field(default_factory=dict)
     step: float = 0.0
     last_direction: int = 0
@@ -110,7 +110,8 @@ class BucketState:
         bucket = cls(boundary=float(data["boundary"]), sample_count=int(data.get("sample_count", 0)),
                      errors=int(data.get("errors", 0)), routes=routes,
                      adaptations=int(data.get("adaptations", 0)),
-                     bins={k: [list(map(float, b)) for b in v] for k, v in (controller.get("bins") or {}).items()},
+                     bins={k: [[float(x) for x in (list(b) + [0.0, 0.0, 0.0])[:3]] for b in v]
+                           for k, v in (controller.get("bins") or {}).items()},
                      step=float(controller.get("step", config.initial_step)),
                      last_direction=int(controller.get("last_direction", 0)),
                      since_decision=int(controller.get("since_decision", 0)),
@@ -123,7 +124,17 @@ class BucketState:
     def ensure_bins(self, config: AdaptiveConfig) -> None:
         for route in ("main", "embedder"):
             if len(self.bins.get(route, [])) != config.n_bins:
-                self.bins[route] = [[0.0, 0.0] for _ in range(config.n_bins)]
+                self.bins[route] = [[0.0, 0.0, 0.0] for _ in range(config.n_bins)]
+
+    def clone(self) -> BucketState:
+        """A deep copy, written out because copy.deepcopy costs about 1 ms per question here."""
+        return BucketState(boundary=self.boundary, sample_count=self.sample_count, errors=self.errors,
+                           routes={k: RouteStats(**asdict(v)) for k, v in self.routes.items()},
+                           adaptations=self.adaptations,
+                           bins={k: [list(cell) for cell in v] for k, v in self.bins.items()},
+                           step=self.step, last_direction=self.last_direction,
+                           since_decision=self.since_decision, last_evidence=self.last_evidence,
+                           last_bins=list(self.last_bins), settled=self.settled)
 
 
 @dataclass
@@ -161,6 +172,12 @@ class AdaptiveState:
                    version=int(data.get("version", 1)), hash_version=int(data.get("hash_version", 1)),
                    updated_at=data.get("updated_at"), created_at=data.get("created_at"))
 
+    def clone(self) -> AdaptiveState:
+        return AdaptiveState(experiment_seed=self.experiment_seed, config=self.config,
+                             buckets={k: v.clone() for k, v in self.buckets.items()}, version=self.version,
+                             hash_version=self.hash_version, updated_at=self.updated_at,
+                             created_at=self.created_at)
+
     def boundary_for(self, bucket: str, adaptive_enabled: bool = True) -> float:
         """The boundary a bucket routes with; with the kill switch on, treatment uses control's."""
         if bucket == "control" or not adaptive_enabled:
@@ -193,6 +210,9 @@ class Adaptation:
     reason: str
 
 
+VARIANCE_FLOOR = 0.05 ** 2
+
+
 def bin_index(score: float, config: AdaptiveConfig) -> int:
     return min(config.n_bins - 1, max(0, int(score / config.bin_width)))
 
@@ -200,6 +220,7 @@ def bin_index(score: float, config: AdaptiveConfig) -> int:
 @dataclass(frozen=True)
 class MarginalEstimate:
     delta: float  # main mean quality - embedder mean quality at the boundary
+    se: float  # its standard error
     n_main: int
     n_embedder: int
     bins: list[int]  # [main bin, embedder bin]
@@ -213,24 +234,28 @@ def compute_marginal_delta(bucket: BucketState, config: AdaptiveConfig) -> Margi
     """
     k = bin_index(bucket.boundary, config)
 
-    def nearest(route: str, direction: int) -> tuple[float, int, int] | None:
+    def nearest(route: str, direction: int) -> tuple[float, float, int, int] | None:
         for i in range(k, k + 3 * direction, direction):
             if 0 <= i < config.n_bins:
-                count, total = bucket.bins[route][i]
+                count, total, squares = bucket.bins[route][i]
                 if count >= config.min_bin_samples:
-                    return total / count, int(count), i
+                    mean = total / count
+                    # A variance floor keeps a few identical scores from looking certain.
+                    variance = max(VARIANCE_FLOOR, (squares - count * mean * mean) / max(1.0, count - 1))
+                    return mean, variance / count, int(count), i
         return None
 
     main, embedder = nearest("main", 1), nearest("embedder", -1)
     if main is None or embedder is None:
         return None
-    return MarginalEstimate(main[0] - embedder[0], main[1], embedder[1], [main[2], embedder[2]])
+    return MarginalEstimate(main[0] - embedder[0], math.sqrt(main[1] + embedder[1]), main[2], embedder[2],
+                            [main[3], embedder[3]])
 
 
 def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = True,
          now: str | None = None) -> tuple[AdaptiveState, Adaptation | None]:
     """Apply one observation; returns a new state and the adaptation it caused, if any. Pure."""
-    new = copy.deepcopy(state)
+    new = state.clone()
     new.updated_at = now or state.updated_at
     config = new.config
     bucket = new.buckets[obs.bucket]
@@ -242,6 +267,7 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
     cell = bucket.bins[obs.route][bin_index(obs.score, config)]
     cell[0] += 1
     cell[1] += obs.quality
+    cell[2] += obs.quality * obs.quality
     if obs.bucket != "treatment" or not adaptive_enabled:
         return new, None
     bucket.since_decision += 1
@@ -251,16 +277,17 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
     estimate = compute_marginal_delta(bucket, config)
     if estimate is None or bucket.settled:
         return new, None
-    delta = estimate.delta
+    delta, se = estimate.delta, estimate.se
     threshold = config.quality_delta_threshold
-    if delta > threshold:
+    # Move only when the delta is clearly (one standard error) on one side of the band.
+    if delta - se > threshold:
         direction = -1
-        reason = (f"main beats embedder by {delta:.3f} > {threshold:g} at the boundary: "
+        reason = (f"main beats embedder by {delta:.3f} (+/- {se:.3f}) > {threshold:g} at the boundary: "
                   f"send more to the main model")
-    elif delta < threshold - config.hysteresis:
+    elif delta + se < threshold - config.hysteresis:
         direction = 1
-        reason = (f"embedder within {delta:.3f} of main (< {threshold - config.hysteresis:g}) at the "
-                  f"boundary: send less to the main model")
+        reason = (f"embedder within {delta:.3f} (+/- {se:.3f}) of main, < {threshold - config.hysteresis:g} "
+                  f"at the boundary: send less to the main model")
     else:
         return new, None
     # Act again on the same bins only once they hold new answers: no march on stale evidence.
@@ -272,6 +299,9 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
         if bucket.step < config.min_step:
             bucket.settled = True
             return new, None
+    elif bucket.last_direction == direction:
+        # Consistent evidence regains speed lost to an early, noisy reversal (capped at the first step).
+        bucket.step = min(config.initial_step, bucket.step * 1.5)
     low = max(0.0, config.control_boundary - config.max_boundary_drift)
     high = min(1.0, config.control_boundary + config.max_boundary_drift)
     old = bucket.boundary

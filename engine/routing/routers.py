@@ -105,7 +105,7 @@ class ComplexityRouter(Router):
 
     name = "complexity"
     BIAS = 0.14
-    WEIGHTS = {"length": 0.30, "reasoning": 0.20, "factual": -0.10, "code": 0.16, "math": 0.20,
+    WEIGHTS = {"length": 0.30, "reasoning": 0.20, "factual": -0.10, "code": 0.16, "math": 0.26,
                "multi_part": 0.14}
 
     def features(self, question: str, trait: str = "general") -> dict[str, float]:
@@ -128,7 +128,7 @@ class ComplexityRouter(Router):
             "reasoning": min(1.0, reasoning / 2.0),
             "factual": 1.0 if words <= 14 and tokens and tokens[0] in FACTUAL_OPENERS else 0.0,
             "code": min(1.0, code / 3.0),
-            "math": min(1.0, math_hits / 6.0),
+            "math": min(1.0, math_hits / 5.0),
             "multi_part": min(1.0, multi / 3.0),
             "trait": TRAIT_PRIOR.get(trait, 0.0),
         }

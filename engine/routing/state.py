@@ -76,7 +76,8 @@ def load_state(path: Path, experiment_seed: str, config: AdaptiveConfig | None =
 def save_state(path: Path, state: AdaptiveState) -> None:
     """Write the state atomically: temp file beside it, fsync, os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(state.to_dict(), indent=1, sort_keys=False).encode("utf-8")
+    # Compact JSON: the C encoder (indent would fall back to the slow pure-Python one).
+    data = json.dumps(state.to_dict(), separators=(",", ":")).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

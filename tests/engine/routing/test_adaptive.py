@@ -75,8 +75,8 @@ def test_main_much_better_moves_the_boundary_down_within_bounds() -> None:
 
 
 def test_delta_inside_the_hysteresis_band_holds() -> None:
-    # 4 % lies between threshold - hysteresis (3 %) and the threshold (5 %): no reason to move.
-    state, moves = feed(fresh(), 2000, main_quality=0.90, embedder_quality=0.86)
+    # 4.5 % lies between threshold - hysteresis (4 %) and the threshold (5 %): no reason to move.
+    state, moves = feed(fresh(), 2000, main_quality=0.90, embedder_quality=0.855)
     assert moves == []
     assert state.buckets["treatment"].boundary == 0.5
 
