@@ -1,8 +1,8 @@
 """Benchmark of the provenance log: EventSink append throughput (one and two writer processes)
 and reading a generated log (full read, read from an offset, tail), with peak memory.
 
-    .venv/bin/python bench/bench_provenance.py                 # default: 100,000 events, 3 runs
-    .venv/bin/python bench/bench_provenance.py --events 1000000 --repeat 1
+    .venv/bin/python bench/bench_provenance.py                 # 100,000 appends and events, 3 runs
+    .venv/bin/python bench/bench_provenance.py --events 1000000 --only read --repeat 3
 
 Every measurement runs in a fresh child process inside a temporary folder (removed at the end),
 so peak memory (ru_maxrss) belongs to that measurement alone. Times are medians over --repeat runs.
@@ -109,7 +109,7 @@ def run_appenders(folder: Path, writers: int, count: int, batch: int, kind: str)
             [sys.executable, "-c", APPEND_CHILD, str(log), f"w{w}", str(count), str(batch), kind,
              str(ready), str(go)], env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # children build their events first (slow on a busy machine)
     while not all(r.exists() for r in readies):
         if time.monotonic() > deadline:
             raise RuntimeError("append children did not start")
@@ -185,51 +185,63 @@ def median(values: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000,
-                        help="events per append writer and in the generated read log (default 100,000)")
+                        help="events in the generated log for the read rows (default 100,000)")
+    parser.add_argument("--appends", type=int, default=100_000,
+                        help="events each append writer appends (default 100,000)")
+    parser.add_argument("--only", choices=("append", "read"), help="run only the append or the read rows")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown")
     parser.add_argument("--tail", type=int, default=10_000, help="events for the tail / offset reads")
     args = parser.parse_args(argv)
-    n, repeat = args.events, max(1, args.repeat)
+    n, appends, repeat = args.events, args.appends, max(1, args.repeat)
 
-    print(f"provenance bench: {n:,} events, median of {repeat} run(s), python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cpu(s)\n")
+    print(f"provenance bench: median of {repeat} run(s), python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cpu(s), load average {os.getloadavg()[0]:.1f}\n")
     with tempfile.TemporaryDirectory(prefix="aios-bench-") as tmp:
         folder = Path(tmp)
-        rows = []
-        for label, writers, batch, kind in [
-            ("1 writer, dict per append()", 1, 1, "dict"),
-            ("2 writer processes, dict per append()", 2, 1, "dict"),
-            ("1 writer, ResponseEvent per append()", 1, 1, "model"),
-            ("2 writer processes, ResponseEvent per append()", 2, 1, "model"),
-            ("1 writer, batches of 100 dicts", 1, 100, "dict"),
-        ]:
-            runs = [run_appenders(folder, writers, n, batch, kind) for _ in range(repeat)]
-            rows.append((label, f"{writers * n:,}", f"{median([r['rate'] for r in runs]):,.0f}",
-                         f"{median([r['seconds'] for r in runs]):.2f}",
-                         f"{max(r['peak_mb'] for r in runs):.0f}"))
-        (folder / "append.ndjson").unlink(missing_ok=True)
-        print("append through EventSink (flock per append(), one write() per call; events prebuilt)")
-        print_table(("case", "events", "events/s", "seconds", "peak MB/proc"), rows)
-
-        log = folder / "read.ndjson"
-        started = time.perf_counter()
-        size = generate_log(log, n)
-        print(f"\ngenerated {n:,}-event log: {size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s")
-        tail = min(args.tail, n)
-        offset = offset_of_last(log, tail)
-        rows = []
-        for label, mode, arg in [("full read (read_events from 0)", "read", 0),
-                                 (f"read from offset (last {tail:,} events)", "read", offset),
-                                 (f"tail_events(n={tail:,})", "tail", tail)]:
-            runs = [run_reader(log, mode, arg) for _ in range(repeat)]
-            if any(r["skipped"] for r in runs):
-                raise RuntimeError("the reader skipped lines of a clean log")
-            rows.append((label, f"{runs[0]['events']:,}", f"{median([r['seconds'] for r in runs]):.3f}",
-                         f"{max(r['peak_mb'] for r in runs):,.0f}",
-                         f"{max(r['peak_mb'] - r['base_mb'] for r in runs):,.0f}"))
-        print("read (fresh process per run)")
-        print_table(("case", "events", "seconds", "peak MB", "added MB"), rows)
+        if args.only != "read":
+            bench_appends(folder, appends, repeat)
+        if args.only != "append":
+            bench_reads(folder, n, min(args.tail, n), repeat)
     return 0
+
+
+def bench_appends(folder: Path, n: int, repeat: int) -> None:
+    rows = []
+    for label, writers, batch, kind in [
+        ("1 writer, dict per append()", 1, 1, "dict"),
+        ("2 writer processes, dict per append()", 2, 1, "dict"),
+        ("1 writer, ResponseEvent per append()", 1, 1, "model"),
+        ("2 writer processes, ResponseEvent per append()", 2, 1, "model"),
+        ("1 writer, batches of 100 dicts", 1, 100, "dict"),
+    ]:
+        runs = [run_appenders(folder, writers, n, batch, kind) for _ in range(repeat)]
+        rows.append((label, f"{writers * n:,}", f"{median([r['rate'] for r in runs]):,.0f}",
+                     f"{median([r['seconds'] for r in runs]):.2f}",
+                     f"{max(r['peak_mb'] for r in runs):.0f}"))
+    (folder / "append.ndjson").unlink(missing_ok=True)
+    print("append through EventSink (flock per append(), one write() per call; events prebuilt)")
+    print_table(("case", "events", "events/s", "seconds", "peak MB/proc"), rows)
+    print()
+
+
+def bench_reads(folder: Path, n: int, tail: int, repeat: int) -> None:
+    log = folder / "read.ndjson"
+    started = time.perf_counter()
+    size = generate_log(log, n)
+    print(f"generated {n:,}-event log: {size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s")
+    offset = offset_of_last(log, tail)
+    rows = []
+    for label, mode, arg in [("full read (read_events from 0)", "read", 0),
+                             (f"read from offset (last {tail:,} events)", "read", offset),
+                             (f"tail_events(n={tail:,})", "tail", tail)]:
+        runs = [run_reader(log, mode, arg) for _ in range(repeat)]
+        if any(r["skipped"] for r in runs):
+            raise RuntimeError("the reader skipped lines of a clean log")
+        rows.append((label, f"{runs[0]['events']:,}", f"{median([r['seconds'] for r in runs]):.3f}",
+                     f"{max(r['peak_mb'] for r in runs):,.0f}",
+                     f"{max(r['peak_mb'] - r['base_mb'] for r in runs):,.0f}"))
+    print("read (fresh process per run)")
+    print_table(("case", "events", "seconds", "peak MB", "added MB"), rows)
 
 
 def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
