@@ -100,6 +100,23 @@ class Settings(BaseSettings):
             return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("hf_token", "openai_api_key", "aios_api_key", mode="before")
+    @classmethod
+    def _clean_secret(cls, value: Any) -> Any:
+        # A token pasted with a newline or a smart quote would fail later inside the HTTP client
+        # with a misleading error (or an exception quoting the header). Surrounding whitespace is
+        # dropped; anything else that cannot go into an HTTP header is refused here, by name only.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not all(33 <= ord(c) < 127 for c in value):
+                raise ValueError("contains a space, control or non-ASCII character that cannot be "
+                                 "sent in an HTTP header; copy the token again")
+        return value
+
     @field_validator("aios_data_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

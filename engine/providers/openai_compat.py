@@ -96,8 +96,9 @@ class OpenAICompatProvider:
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
-        if self._api_key is not None and self._api_key.get_secret_value():
-            headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
+        key = self._api_key.get_secret_value().strip() if self._api_key is not None else ""
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         return headers
 
     def _fail(self, code: str, message: str, started: float, attempts: int) -> ChatResult:
@@ -132,6 +133,11 @@ class OpenAICompatProvider:
                                       f"after {attempt} attempts", started, attempt)
             except requests.RequestException as exc:
                 return self._fail(PROVIDER_UNREACHABLE, f"request to {where} failed: {type(exc).__name__}",
+                                  started, attempt)
+            except UnicodeError as exc:
+                # http.client encodes headers as latin-1; the message would quote the key.
+                return self._fail(PROVIDER_UNREACHABLE, f"request to {where} could not be sent: a header "
+                                  f"(the API key?) has characters HTTP cannot carry ({type(exc).__name__})",
                                   started, attempt)
             else:
                 status = response.status_code
@@ -177,7 +183,7 @@ class OpenAICompatProvider:
             return False, decision.message
         try:
             response = self._session.get(self.models_url, headers=self._headers(), timeout=self.timeout_s)
-        except requests.RequestException as exc:
+        except (requests.RequestException, UnicodeError) as exc:
             return False, f"no answer from {safe_url(self.models_url)} ({type(exc).__name__})"
         if response.status_code != 200:
             return False, f"{safe_url(self.models_url)} answered HTTP {response.status_code}"

@@ -175,3 +175,36 @@ def test_the_loop_writes_no_secret_into_its_events(secrets_env, echo_server, mon
     assert any(r.error_code is None for r in results)
     assert_clean(settings.paths.log.read_text() + repr(results), "the loop's events")
     assert any(r.headers.get("authorization") == f"Bearer {KEY}" for r in echo_server.chat_requests)
+
+
+def test_a_pasted_token_is_trimmed_and_a_broken_one_refused_by_name_only(monkeypatch, echo_server):
+    monkeypatch.setenv("HF_TOKEN", f"  {HF}\r\n")
+    settings = build_settings()
+    assert settings.secret_values() == [HF]
+    assert http_provider(settings, ModelSpec("main", "main-7b", echo_server.chat_url, "hf")).chat(
+        [{"role": "user", "content": "hi"}]).ok
+    assert echo_server.chat_requests[-1].headers["authorization"] == f"Bearer {HF}"
+
+    broken = "hf_SECRET\u2019quoted"
+    monkeypatch.setenv("HF_TOKEN", broken)
+    with pytest.raises(ConfigError) as info:
+        build_settings()
+    assert "HF_TOKEN" in info.value.message and broken not in info.value.message
+
+
+def test_a_key_http_cannot_carry_fails_as_a_result_not_an_exception(echo_server):
+    from pydantic import SecretStr
+
+    from engine.providers.egress import check_egress
+    from engine.providers.openai_compat import OpenAICompatProvider
+
+    broken = "sk-SECRET\u2019quoted"
+    provider = OpenAICompatProvider(
+        endpoint=echo_server.chat_url, model="main-7b", provider="lmstudio", api_key=SecretStr(broken),
+        egress=lambda url: check_egress(url, "lmstudio", no_net_mode=False, provider_allowlist=[],
+                                        egress_allowlist=[]))
+    result = provider.chat([{"role": "user", "content": "hi"}])
+    assert result.error_code == PROVIDER_UNREACHABLE and "characters HTTP cannot carry" in result.error_message
+    assert broken not in result.error_message
+    answers, detail = provider.ping()
+    assert not answers and broken not in detail
