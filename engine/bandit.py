@@ -164,8 +164,9 @@ class BanditStore:
     Reads of arm statistics and of the config go through a per-process TTL cache."""
 
     def __init__(self, path: Path, *, ttl_s: float = DEFAULT_TTL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly  # readers (dashboard) never create the database
         self.ttl_s = ttl_s
         self._clock = clock
         self._local = threading.local()
@@ -184,7 +185,7 @@ class BanditStore:
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            if not self._schema_ready:
+            if not self._schema_ready and not self.readonly:
                 conn.executescript(SCHEMA)
                 self._schema_ready = True
         except sqlite3.Error as exc:
@@ -217,6 +218,8 @@ class BanditStore:
         return elapsed
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.readonly and not self.path.exists():
+            return []
         try:
             return self._conn().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
@@ -506,3 +509,28 @@ class Bandit:
         return {"assistant": assistant, "category": category, "events_used": used,
                 "events_scanned": len(result.events), "unreadable_lines": result.unreadable,
                 "arms": [{"recipe_id": rid, **v} for rid, v in acc.items()]}
+
+
+# --------------------------------------------------------------------------- read-only views
+
+def load_bandit_stats(settings: Settings) -> dict[str, Any]:
+    """The same view as GET /bandit_stats, read straight from the database (for the dashboard and
+    the CLI: no server needed, nothing written)."""
+    store = BanditStore(settings.paths.bandit_db, readonly=True)
+    try:
+        return Bandit(settings, RecipeStore(settings), store=store).stats()
+    finally:
+        store.close()
+
+
+def compute_arm_table(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per arm for display: pulls, exploit pulls, mean reward and explored share next to
+    epsilon (an arm's explored share is high when it is rarely the exploit pick)."""
+    rows = []
+    for arm in stats["arms"]:
+        rows.append({"assistant": arm["assistant"], "category": arm["category"], "recipe_id": arm["recipe_id"],
+                     "pulls": arm["pulls"], "explored_pulls": arm["explored_pulls"],
+                     "exploit_pulls": arm["pulls"] - arm["explored_pulls"],
+                     "mean_reward": arm["mean_reward"], "rewards": arm["reward_count"],
+                     "explored_share": arm["explored_share"], "epsilon": stats["epsilon"]})
+    return rows

@@ -9,6 +9,7 @@ from dashboard.components import charts
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.live import render_live
 from dashboard.sections.ab import render_ab_section
+from dashboard.sections.gateway import render_bandit_section
 
 st.title("Hypotheses")
 
@@ -43,3 +44,6 @@ render_live(render_trends)
 st.divider()
 # ---- A/B statistics: the statistics section (dashboard/sections/ab.py) renders below, one line. ----
 render_live(render_ab_section)
+
+st.divider()
+render_live(render_bandit_section)

@@ -9,6 +9,7 @@ from dashboard import services
 from dashboard.components.actions import render_reset, render_rotate
 from dashboard.components.empty import render_empty_state
 from dashboard.components.format import fmt_count
+from dashboard.sections.gateway import render_gateway_section
 
 st.title("Settings")
 
@@ -56,3 +57,5 @@ with left:
     render_reset()
 with right:
     render_rotate()
+
+render_gateway_section()
