@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.errors import InputError
 from engine.provenance.events import HypothesisEvent, ResponseEvent
 from engine.provenance.reader import tail_events
@@ -272,13 +274,15 @@ def _valid_outcome(result: Any) -> str | None:
     """Why a check's return value is garbage, or None when it is a usable Outcome."""
     if not isinstance(result, Outcome):
         return f"returned {type(result).__name__}, expected Outcome or None"
-    if not isinstance(result.passed, bool):
+    # numpy scalars are accepted: a check written as `value <= threshold` on numpy data yields one.
+    if not isinstance(result.passed, (bool, np.bool_)):
         return f"passed is {type(result.passed).__name__}, expected bool"
     for name in ("value", "threshold"):
         number = getattr(result, name)
         if number is None:
             continue
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        if isinstance(number, (bool, np.bool_)) or not isinstance(number, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(number):
             return f"{name} is {number!r}, expected a finite number or None"
     return None
 
@@ -371,7 +375,7 @@ class HypothesisRegistry:
                                                error=problem, **common))
                 elif result is not None:
                     out.append(HypothesisEvent(
-                        hypothesis_id=hypothesis_id, passed=result.passed,
+                        hypothesis_id=hypothesis_id, passed=bool(result.passed),
                         value=None if result.value is None else float(result.value),
                         threshold=None if result.threshold is None else float(result.threshold),
                         **common))

@@ -184,3 +184,18 @@ def test_register_rejects_a_duplicate_id():
 
     with pytest.raises(ValueError):
         hyp.register_hypothesis(Other)
+
+
+def test_numpy_results_are_accepted_as_numbers_and_booleans():
+    import numpy as np
+
+    class NumpyCheck(hyp.Hypothesis):
+        id = "test_numpy"
+
+        def check(self, event, context):
+            value = np.float64(event.latency_ms)
+            return hyp.Outcome(value <= np.float64(2000.0), value, np.float64(2000.0))
+
+    (result,) = hyp.HypothesisRegistry([NumpyCheck()]).evaluate(response())
+    assert result.passed is True and result.error is None and result.value == 1200.0
+    assert json.loads(result.to_json_line())["passed"] is True
