@@ -12,32 +12,25 @@ import pytest
 from engine import ab_report
 from engine.api import clear_engines, simulate
 from engine.cli import main
-from engine.provenance import EventSink, HypothesisEvent, ResponseEvent, read_events
+from engine.provenance import HypothesisEvent, ResponseEvent, read_events
 from engine.settings import get_settings
 
 
 @pytest.fixture(scope="module")
 def sim_log(tmp_path_factory) -> list[dict]:
     """One simulated run shared by the module's tests (the events, as written)."""
-    import os
-
     from engine.settings import reset_settings
 
     folder = tmp_path_factory.mktemp("simlog")
-    old = {k: os.environ.get(k) for k in ("AIOS_DATA_DIR", "AIOS_PROVIDER", "AIOS_SIM_LATENCY_SCALE")}
-    os.environ.update(AIOS_DATA_DIR=str(folder), AIOS_PROVIDER="sim", AIOS_SIM_LATENCY_SCALE="0")
-    reset_settings()
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIOS_DATA_DIR", str(folder))
+        patch.setenv("AIOS_PROVIDER", "sim")
+        patch.setenv("AIOS_SIM_LATENCY_SCALE", "0")
+        reset_settings()
         simulate(400, seed=3, settings=get_settings())
         clear_engines()
-        lines = (folder / "analytics" / "hypotheses.ndjson").read_text().splitlines()
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_settings()
+    reset_settings()
+    lines = (folder / "analytics" / "hypotheses.ndjson").read_text().splitlines()
     return [json.loads(line) for line in lines]
 
 
@@ -120,7 +113,7 @@ def test_srm_alerts_on_a_log_where_one_buckets_sessions_were_thinned(sim_log, ca
 
 def response(i: int, bucket: str, quality: float, route: str = "main", **extra) -> dict:
     return ResponseEvent(question=f"q{i}", bucket=bucket, complexity=0.5, boundary=0.5, route=route,
-                         source="m" if route else "unknown", provider="sim", simulated=True,
+                         source="m", provider="sim", simulated=True,
                          latency_ms=1000.0 + i, quality=quality, message_id=f"m{i}",
                          session_id=f"s{i}", **extra).model_dump()
 
