@@ -41,38 +41,31 @@ WINDOWS: dict[str, int | None] = {
 BIN_CHOICES = (1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)
 MAX_BINS = 60
 
-# Every raw field is read as text and converted with TRY_CAST, so an odd value becomes NULL
-# instead of failing the whole read, and the DuckDB and Python ingestion paths agree exactly.
-RAW_FIELDS = (
-    "ts", "event_type", "trait", "bucket", "complexity", "boundary", "route", "source",
-    "simulated", "latency_ms", "quality", "error_code", "origin", "old_boundary", "new_boundary",
-    "quality_delta", "latency_delta_ms", "reason", "samples", "hypothesis_id", "passed", "value",
-    "threshold",
-)
-TYPED_SELECT = """
-    TRY_CAST(ts AS TIMESTAMPTZ) AS ts,
-    COALESCE(event_type, 'response') AS event_type,
-    trait, bucket,
-    TRY_CAST(complexity AS DOUBLE) AS complexity,
-    TRY_CAST(boundary AS DOUBLE) AS boundary,
-    route,
+# The log fields the store keeps, with their types. DuckDB's reader converts them in place (an
+# odd value becomes NULL, ignore_errors); the incremental path gets the same result with TRY_CAST.
+FIELD_TYPES: dict[str, str] = {
+    "ts": "TIMESTAMPTZ", "event_type": "VARCHAR", "trait": "VARCHAR", "bucket": "VARCHAR",
+    "complexity": "DOUBLE", "boundary": "DOUBLE", "route": "VARCHAR", "source": "VARCHAR",
+    "simulated": "BOOLEAN", "latency_ms": "DOUBLE", "quality": "DOUBLE", "error_code": "VARCHAR",
+    "origin": "VARCHAR", "old_boundary": "DOUBLE", "new_boundary": "DOUBLE",
+    "quality_delta": "DOUBLE", "latency_delta_ms": "DOUBLE", "reason": "VARCHAR", "samples": "VARCHAR",
+    "hypothesis_id": "VARCHAR", "passed": "BOOLEAN", "value": "DOUBLE", "threshold": "DOUBLE",
+}
+RAW_FIELDS = tuple(FIELD_TYPES)
+CAST_SELECT = ", ".join(f"TRY_CAST({name} AS {kind}) AS {name}" for name, kind in FIELD_TYPES.items())
+# A row with no field but (perhaps) event_type came from a line that is no JSON object (DuckDB
+# yields an all-NULL row under ignore_errors) or from an empty object, which the engine's reader
+# turns into {"event_type": "response"}: stored with event_type NULL, counted unreadable, deleted.
+ALL_NULL = " AND ".join(f"{name} IS NULL" for name in RAW_FIELDS if name != "event_type")
+STORED_SELECT = f"""
+    ts,
+    CASE WHEN {ALL_NULL} THEN NULL ELSE COALESCE(event_type, 'response') END AS event_type,
+    trait, bucket, complexity, boundary, route,
     CASE WHEN source IS NULL OR source = 'unknown' OR error_code IS NOT NULL THEN 'unknown'
          WHEN route IN ('main', 'embedder') THEN route ELSE 'unknown' END AS source_kind,
-    TRY_CAST(simulated AS BOOLEAN) AS simulated,
-    TRY_CAST(latency_ms AS DOUBLE) AS latency_ms,
-    TRY_CAST(quality AS DOUBLE) AS quality,
-    error_code, origin,
-    TRY_CAST(old_boundary AS DOUBLE) AS old_boundary,
-    TRY_CAST(new_boundary AS DOUBLE) AS new_boundary,
-    TRY_CAST(quality_delta AS DOUBLE) AS quality_delta,
-    TRY_CAST(latency_delta_ms AS DOUBLE) AS latency_delta_ms,
-    reason, samples, hypothesis_id,
-    TRY_CAST(passed AS BOOLEAN) AS passed,
-    TRY_CAST(value AS DOUBLE) AS value,
-    TRY_CAST(threshold AS DOUBLE) AS threshold
+    simulated, latency_ms, quality, error_code, origin, old_boundary, new_boundary, quality_delta,
+    latency_delta_ms, reason, samples, hypothesis_id, passed, value, threshold
 """
-# A row whose every field is NULL came from a line DuckDB could not parse (ignore_errors).
-ALL_NULL = " AND ".join(f"{name} IS NULL" for name in RAW_FIELDS)
 TABLE_DDL = """
 CREATE TABLE IF NOT EXISTS events (
     ts TIMESTAMPTZ, event_type VARCHAR, trait VARCHAR, bucket VARCHAR, complexity DOUBLE,
@@ -243,50 +236,50 @@ class EventStore:
                 result = ReadResult()
                 consumed = parse_lines(data, result)
                 stats.bytes_read += len(block)
-                stats.skipped += result.skipped
-                self._insert_dicts(result.events)
-                stats.events_added += len(result.events)
+                unreadable = self._insert_dicts(result.events)
+                stats.skipped += result.skipped + unreadable
+                stats.events_added += len(result.events) - unreadable
                 self.offset += consumed
                 carry = data[consumed:]
             # An unterminated last line is a write in progress: it is read again next time.
             self.counters.truncated_tail = bool(carry.strip())
 
-    def _insert_dicts(self, events: list[dict[str, Any]]) -> None:
+    def _insert_dicts(self, events: list[dict[str, Any]]) -> int:
+        """Insert decoded events; returns how many were unreadable (no field the store knows)."""
         if not events:
-            return
+            return 0
         rows = [[_as_text(event.get(name)) for name in RAW_FIELDS] for event in events]
         frame = pd.DataFrame(rows, columns=list(RAW_FIELDS), dtype=object)
         self._con.register("incoming", frame)
         try:
-            self._run(f"INSERT INTO events SELECT {TYPED_SELECT} FROM incoming")
+            self._run(f"INSERT INTO events SELECT {STORED_SELECT} FROM (SELECT {CAST_SELECT} FROM incoming)")
         finally:
             self._con.unregister("incoming")
+        return self._drop_unreadable()
+
+    def _drop_unreadable(self) -> int:
+        return int(self._run("DELETE FROM events WHERE event_type IS NULL")[0][0])
 
     def _ingest_duckdb(self, stats: RefreshStats) -> None:
         """First read of a large log: DuckDB parses the file in place, writers held off meanwhile."""
         stats.method = "duckdb"
-        columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in RAW_FIELDS) + "}"
+        columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in FIELD_TYPES.items()) + "}"
         lock = LogLock(self.path)
         try:
             with lock:
                 size = os.stat(self.path).st_size
                 end = _last_newline_end(self.path, size)
-                before = self._run("SELECT count(*) FROM events")[0][0]
-                self._run(
-                    "CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_ndjson(?, columns = "
-                    f"{columns}, ignore_errors = true, maximum_object_size = 16777216)",
-                    [str(self.path)])
+                added = self._run(
+                    f"INSERT INTO events SELECT {STORED_SELECT} FROM read_ndjson(?, columns = {columns}, "
+                    "ignore_errors = true, maximum_object_size = 16777216)", [str(self.path)])[0][0]
         finally:
             lock.close()
-        bad = self._run(f"SELECT count(*) FROM raw WHERE {ALL_NULL}")[0][0]
-        self._run(f"INSERT INTO events SELECT {TYPED_SELECT} FROM raw WHERE NOT ({ALL_NULL})")
-        self._run("DROP TABLE raw")
-        after = self._run("SELECT count(*) FROM events")[0][0]
+        bad = self._drop_unreadable()
         tail = end < size
         self.counters.truncated_tail = tail
         stats.bytes_read = size
-        stats.events_added = after - before
-        # DuckDB yields a row of NULLs for a line it cannot parse; a torn tail is one of them.
+        stats.events_added = int(added) - bad
+        # A torn last line is reported as truncated_tail, not as a skipped line.
         stats.skipped = max(bad - (1 if tail else 0), 0)
         self.offset = end
 
