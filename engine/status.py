@@ -54,8 +54,17 @@ def load_adaptive_summary(path: Path) -> dict[str, Any] | None:
     """Bucket sample counts and boundaries from the adaptive state file, as the runbook reads it."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        return {name: {"sample_count": bucket.get("sample_count", 0), "boundary": bucket.get("boundary")}
-                for name, bucket in state["buckets"].items()}
+        summary = {}
+        for name, bucket in state["buckets"].items():
+            routes = bucket.get("routes") or {}
+            answered = sum(r.get("count", 0) for r in routes.values())
+            quality = sum(r.get("quality_sum", 0.0) for r in routes.values())
+            summary[name] = {"sample_count": bucket.get("sample_count", 0), "boundary": bucket.get("boundary"),
+                             "adaptations": bucket.get("adaptations", 0),
+                             "main_share": round(routes.get("main", {}).get("count", 0) / answered, 4)
+                             if answered else None,
+                             "mean_quality": round(quality / answered, 4) if answered else None}
+        return summary
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError, AttributeError):
