@@ -52,7 +52,9 @@ class SloVerdict:
 
     def to_dict(self) -> dict[str, Any]:
         return {"slo": self.name, "value": self.value, "threshold": self.threshold,
-                "comparison": self.comparison, "unit": self.unit, "verdict": "PASS" if self.ok else "FAIL"}
+                "comparison": self.comparison, "unit": self.unit, "verdict": "PASS" if self.ok else "FAIL",
+                "shown_value": format_slo_value(self.value, self.unit),
+                "shown_threshold": f"{self.comparison} {format_slo_value(self.threshold, self.unit)}"}
 
 
 def _number(value: Any) -> bool:
@@ -134,7 +136,8 @@ def compute_slo_verdicts(inputs: SloInputs, thresholds: SloThresholds = SloThres
     ]
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def format_slo_value(value: float | None, unit: str) -> str:
+    """How an SLO value is written everywhere (CLI table, JSON, dashboard): 95.0%, 14,701 ms, 0.080."""
     if value is None:
         return "n/a"
     if unit == "fraction":
@@ -148,7 +151,7 @@ def render_slo_table(verdicts: list[SloVerdict], inputs: SloInputs) -> str:
     """A fixed-width table: SLO, value, threshold, verdict; then notes and the overall line."""
     rows = [("SLO", "value", "threshold", "verdict")]
     for v in verdicts:
-        rows.append((v.name, _fmt(v.value, v.unit), f"{v.comparison} {_fmt(v.threshold, v.unit)}",
+        rows.append((v.name, format_slo_value(v.value, v.unit), f"{v.comparison} {format_slo_value(v.threshold, v.unit)}",
                      "PASS" if v.ok else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]

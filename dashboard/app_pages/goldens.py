@@ -8,12 +8,16 @@ import streamlit as st
 
 from dashboard import services_goldens as goldens
 from dashboard.components.actions import FLASH
-from dashboard.components.format import fmt_ms, fmt_pct
+from dashboard.components.format import fmt_pct
 from engine.errors import EngineError
 
 st.title("Goldens")
 st.caption("Golden regression tests (runbook: Run Golden Tests) and the SLO check (runbook: Check SLOs). "
            "Goldens run in the control bucket and are not counted as traffic.")
+
+
+def fmt_seconds(ms: float | None) -> str:
+    return "–" if ms is None else f"{ms / 1000:.1f} s"
 
 
 def progress_callback(label: str):
@@ -82,8 +86,10 @@ def render_report() -> None:
     cols[0].metric("Status", report["status"], border=True)
     cols[1].metric("Cases passing", report["summary"]["label"], border=True)
     cols[2].metric("Pass rate", fmt_pct(report["pass_rate"]), border=True)
-    cols[3].metric("P95 latency", fmt_ms(latency["p95"]), border=True)
-    cols[4].metric("Main / embedder", f"{routing['main_pct']:.0%} / {routing['embedder_pct']:.0%}", border=True)
+    cols[3].metric("P95 latency", fmt_seconds(latency["p95"]), border=True,
+                   help=f"p50 {fmt_seconds(latency['p50'])}, mean {fmt_seconds(latency['mean'])}")
+    cols[4].metric("Main / embedder %", f"{routing['main_pct']:.0%} / {routing['embedder_pct']:.0%}".replace("%", ""),
+                   border=True)
     st.caption(f"Finished {report['finished_at']} · similarity {report['similarity_measure']} · threshold "
                f"{report['threshold']} · provider {report['provider']}" + (" (SIMULATED)" if report["simulated"] else "")
                + f" · set {report['set']['hash']} · baseline {report['baseline']['hash']}")
@@ -103,7 +109,8 @@ def render_slos() -> None:
         st.warning(error)
         return
     st.dataframe(rows, hide_index=True, key="golden_slo_table",
-                 column_order=["slo", "value", "comparison", "threshold", "unit", "verdict"])
+                 column_order=["slo", "shown_value", "shown_threshold", "verdict"],
+                 column_config={"slo": "SLO", "shown_value": "value", "shown_threshold": "threshold"})
     for note in notes:
         st.caption(note)
     failed = [row["slo"] for row in rows if row["verdict"] != "PASS"]

@@ -57,7 +57,7 @@ def test_compare_button_runs_the_compare_and_shows_the_report(data_dir):
     assert report["status"] == "PASS"
     assert "Golden compare PASS: 10/10 cases pass." in texts(at)
     shown = metrics(at)
-    assert shown["Status"] == "PASS" and shown["Cases passing"] == "10/10" and shown["Main / embedder"] == "60% / 40%"
+    assert shown["Status"] == "PASS" and shown["Cases passing"] == "10/10" and shown["Main / embedder %"] == "60 / 40"
     cases = tables(at)[0]
     assert list(cases["case"]) == [row["id"] for row in report["cases"]] and set(cases["result"]) == {"PASS"}
     slos = tables(at)[1]
@@ -78,6 +78,8 @@ def test_report_view_shows_failing_cases_reasons_slos_and_history(data_dir):
     assert list(cases["similarity"].round(4)) == list(expected["similarity"].round(4))
     assert metrics(at)["Status"] == "FAIL" and metrics(at)["Cases passing"] == "7/10"
     assert "SLO violation: pass rate" in texts(at)
+    slos = tables(at)[1]
+    assert list(slos["shown_value"])[0] == "70.0%" and list(slos["verdict"]) == ["FAIL", "PASS", "PASS"]
     history = charts(at)[0]
     assert list(values(history.data[0].y)) == [1.0, 0.7]
 
