@@ -133,8 +133,8 @@ CREATE TABLE IF NOT EXISTS selections (
     PRIMARY KEY (assistant, category, recipe_id, policy, explored));
 CREATE TABLE IF NOT EXISTS hist (
     name TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 0,
+    sum REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (name, bucket));
-CREATE TABLE IF NOT EXISTS hist_sum (name TEXT PRIMARY KEY, sum REAL NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -278,12 +278,11 @@ class BanditStore:
 
     @staticmethod
     def _observe(name: str, seconds: float) -> list[tuple[str, tuple]]:
-        return [
-            ("INSERT INTO hist(name, bucket, count) VALUES (?, ?, 1) "
-             "ON CONFLICT(name, bucket) DO UPDATE SET count=count+1", (name, bucket_index(seconds))),
-            ("INSERT INTO hist_sum(name, sum, count) VALUES (?, ?, 1) "
-             "ON CONFLICT(name) DO UPDATE SET sum=sum+excluded.sum, count=count+1", (name, seconds)),
-        ]
+        # One row per bucket holds its count and the sum of its observations: one upsert per
+        # observation; the histogram's _sum is the total over the rows.
+        return [("INSERT INTO hist(name, bucket, count, sum) VALUES (?, ?, 1, ?) "
+                 "ON CONFLICT(name, bucket) DO UPDATE SET count=count+1, sum=sum+excluded.sum",
+                 (name, bucket_index(seconds), seconds))]
 
     def record_selection(self, assistant: str, category: str, selection: Selection, *,
                          started: float, cache_hit: bool | None) -> float:
@@ -342,11 +341,12 @@ class BanditStore:
         histograms: dict[str, tuple[list[int], float, int]] = {}
         for name in HISTOGRAMS:
             counts = [0] * (len(LATENCY_BUCKETS) + 1)
-            for bucket, count in self._read("SELECT bucket, count FROM hist WHERE name=?", (name,)):
+            total = 0.0
+            for bucket, count, bucket_sum in self._read("SELECT bucket, count, sum FROM hist WHERE name=?", (name,)):
                 if 0 <= bucket < len(counts):
                     counts[bucket] = count
-            total = self._read("SELECT sum, count FROM hist_sum WHERE name=?", (name,))
-            histograms[name] = (counts, total[0][0] if total else 0.0, total[0][1] if total else 0)
+                    total += bucket_sum
+            histograms[name] = (counts, total, sum(counts))
         counters = dict(self._read("SELECT name, value FROM counters"))
         return MetricsSnapshot(config, selections, [tuple(a) for a in arms], histograms, counters)
 

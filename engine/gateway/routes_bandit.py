@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from engine.metrics import CONTENT_TYPE, render_metrics
@@ -49,16 +50,17 @@ class BackfillRequest(BaseModel):
 
 
 @router.post("/choose", summary="Pick a recipe for (assistant, category); logs a bandit_selection event")
-async def choose(request: Request, body: ChooseRequest) -> dict[str, Any]:
+async def choose(request: Request, body: ChooseRequest) -> JSONResponse:
     bandit = request.app.state.gateway.bandit
-    return bandit.choose(body.assistant, body.category, session_id=body.session_id).to_dict()
+    # A JSONResponse skips FastAPI's generic re-encoding of the returned dict (hot path).
+    return JSONResponse(bandit.choose(body.assistant, body.category, session_id=body.session_id).to_dict())
 
 
 @router.post("/feedback", summary="Reward in [0, 1] for a recipe; logs a feedback event")
-async def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
+async def feedback(request: Request, body: FeedbackRequest) -> JSONResponse:
     bandit = request.app.state.gateway.bandit
-    return bandit.feedback(body.assistant, body.category, body.recipe_id, body.reward,
-                           message_id=body.message_id, session_id=body.session_id)
+    return JSONResponse(bandit.feedback(body.assistant, body.category, body.recipe_id, body.reward,
+                                        message_id=body.message_id, session_id=body.session_id))
 
 
 @router.get("/bandit_stats", summary="Per-arm pulls, explored share and mean reward, with epsilon")
