@@ -257,9 +257,12 @@ def compute_verdict(answers: dict[str, int], quality: MetricComparison, main_sha
         tail = "" if saving >= 0 else " more"
         calls = f"treatment {word} {abs(saving) * 100:.1f} %{tail} main-model calls"
         if saving_ci is not None:
-            calls += f" [95 % CI {saving_ci[0] * 100:+.1f} %, {saving_ci[1] * 100:+.1f} %]"
+            # The interval is stated in the same direction as the words ("saves" or "uses more").
+            low, high = saving_ci if saving >= 0 else (-saving_ci[1], -saving_ci[0])
+            calls += f" [95 % CI {low * 100:+.1f} %, {high * 100:+.1f} %]"
     text = (f"{calls} at a quality difference of {q.diff:+.3f} "
-            f"[95 % CI {q.diff_ci[0]:+.3f}, {q.diff_ci[1]:+.3f}] (p={q.p_value:.3g})")
+            f"[95 % CI {q.diff_ci[0]:+.3f}, {q.diff_ci[1]:+.3f}] (p={q.p_value:.3g}; "
+            f"anytime-valid p={q.seq_p_value:.3g}, safe to read however often you look)")
     need_more = None
     target = TARGET_RELATIVE_EFFECT * abs(q.mean_control)
     if target > 0 and q.mde > target:
@@ -326,11 +329,13 @@ def compute_table_rows(report: AbReport) -> list[dict[str, str]]:
             row["lift [95% CI]"] = ("-" if r.lift is None else
                                     f"{r.lift * 100:+.1f} % [{r.lift_ci[0] * 100:+.1f} %, {r.lift_ci[1] * 100:+.1f} %]")
             row["p"] = f"{r.p_value:.3g}"
+            row["anytime-valid CI"] = (f"[{format_value(r.seq_diff_ci[0], m.unit, signed=True)}, "
+                                       f"{format_value(r.seq_diff_ci[1], m.unit, signed=True)}]")
             row["MDE (80% power)"] = format_value(r.mde, m.unit)
             row["P(treatment better)"] = f"{r.chance_to_beat * 100:.0f} %"
         else:
             row["difference [95% CI]"] = f"not enough data: {r.reason}"
-            for key in ("lift [95% CI]", "p", "MDE (80% power)", "P(treatment better)"):
+            for key in ("lift [95% CI]", "p", "anytime-valid CI", "MDE (80% power)", "P(treatment better)"):
                 row[key] = "-"
         rows.append(row)
     return rows

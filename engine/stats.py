@@ -283,6 +283,10 @@ class WelchResult:
     chance_to_beat: float  # Bayesian P(treatment better), normal approximation, flat prior
     higher_is_better: bool
     alpha: float
+    # Anytime-valid (sequential) interval and p-value: stay valid however often the dashboard
+    # is looked at, at the price of a wider interval than the fixed-horizon one.
+    seq_diff_ci: tuple[float, float] = (0.0, 0.0)
+    seq_p_value: float = 1.0
     enough: bool = True
 
     @property
@@ -331,12 +335,40 @@ def compute_welch(control: ArmStats, treatment: ArmStats, *, alpha: float = ALPH
         lift_ci = (lift - crit * lift_se, lift + crit * lift_se)
     mde = (normal_ppf(1.0 - alpha / 2.0) + normal_ppf(power)) * se
     chance = normal_cdf(t if higher_is_better else -t)
+    seq_half, seq_p = compute_sequential(diff, se, control.n + treatment.n, alpha=alpha)
+    # The confidence sequence is asymptotic: on tiny samples it can be narrower than the exact
+    # Welch interval, so it is never reported narrower (nor its p-value smaller) than that.
+    seq_half, seq_p = max(seq_half, crit * se), max(seq_p, p_value)
     return WelchResult(
         n_control=control.n, n_treatment=treatment.n, mean_control=mc, mean_treatment=mt,
         sd_control=math.sqrt(vc), sd_treatment=math.sqrt(vt), diff=diff,
         diff_ci=(diff - crit * se, diff + crit * se), se=se, df=df, t=t, p_value=p_value,
         lift=lift, lift_ci=lift_ci, mde=mde, mde_relative=(mde / abs(mc)) if mc else None,
-        chance_to_beat=chance, higher_is_better=higher_is_better, alpha=alpha)
+        chance_to_beat=chance, higher_is_better=higher_is_better, alpha=alpha,
+        seq_diff_ci=(diff - seq_half, diff + seq_half), seq_p_value=seq_p)
+
+
+SEQUENTIAL_TUNING_N = 5000  # total sample size at which the sequential interval is tightest
+
+
+def compute_sequential(diff: float, se: float, n: int, *, alpha: float = ALPHA,
+                       tuning_n: float = SEQUENTIAL_TUNING_N) -> tuple[float, float]:
+    """(half-width, p-value) of the asymptotic confidence sequence of Waudby-Smith et al. (2023,
+    "Time-uniform central limit theory", normal-mixture boundary), for an estimate `diff` with
+    standard error `se` after `n` observations in total.
+
+    With rho^2 = (-2 ln a + ln(1 - 2 ln a)) / tuning_n and s^2 = n se^2, the half-width is
+    s * sqrt(2 (n rho^2 + 1) / (n^2 rho^2) * ln(sqrt(n rho^2 + 1) / a)); the p-value is the
+    inverse of the mixture e-value exp(rho^2 n t^2 / (2 (n rho^2 + 1))) / sqrt(n rho^2 + 1),
+    capped at 1, where t = diff / se.
+    """
+    log_a = math.log(alpha)
+    rho2 = (-2.0 * log_a + math.log(1.0 - 2.0 * log_a)) / tuning_n
+    v = n * rho2 + 1.0
+    half = math.sqrt(n) * se * math.sqrt(2.0 * v / (n * n * rho2) * (0.5 * math.log(v) - log_a))
+    t2 = (diff / se) ** 2
+    log_e = rho2 * n * t2 / (2.0 * v) - 0.5 * math.log(v)
+    return half, (1.0 if log_e <= 0 else math.exp(-log_e))
 
 
 def compute_required_per_arm(control: ArmStats, treatment: ArmStats, effect: float, *,

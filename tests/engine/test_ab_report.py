@@ -258,3 +258,22 @@ def test_no_value_in_the_json_is_nan_or_infinite(sim_log, capsys, data_dir):
                 walk(v)
 
     walk(report)
+
+
+def test_verdict_states_more_main_calls_with_an_interval_in_the_same_direction():
+    from engine.stats import ArmStats
+
+    def arms(main_share: float, n: int = 400) -> dict:
+        mains = round(main_share * n)
+        return {"quality": ArmStats(n, 0.8 * n, 0.65 * n), "pass_rate": ArmStats(n, 0.95 * n, 0.95 * n),
+                "latency_ms": ArmStats(n, 5000.0 * n, 2.6e7 * n), "main_share": ArmStats(n, mains, mains)}
+
+    aggregates = ab_report.BucketAggregates({"control": arms(0.5), "treatment": arms(0.6)},
+                                            {"control": 100, "treatment": 100}, {"control": 400, "treatment": 400})
+    report = ab_report.compute_ab_report(aggregates, {"control": 0.5, "treatment": 0.5})
+    verdict = report.verdict
+    assert verdict.kind == "result" and verdict.main_call_saving == pytest.approx(-0.2)
+    lift_low, lift_high = report.metric("main_share").result.lift_ci
+    assert f"uses 20.0 % more main-model calls [95 % CI {lift_low * 100:+.1f} %, {lift_high * 100:+.1f} %]" \
+        in verdict.text
+    assert lift_low < 0.2 < lift_high

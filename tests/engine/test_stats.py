@@ -173,3 +173,35 @@ def test_boundary_drift_from_the_adaptive_state():
     assert stats.compute_boundary_drift(None) is None
     with pytest.raises(InputError, match="buckets.treatment.boundary"):
         stats.compute_boundary_drift({"buckets": {"control": {"boundary": 0.5}}})
+
+
+def test_sequential_interval_is_wider_and_agrees_with_its_p_value():
+    for name in ("medium_40_vs_60", "binary_share_main", "large_20000_each", "unbalanced_3_vs_2000"):
+        control, treatment = CASES[name]
+        r = stats.compute_welch(stats.ArmStats.of(control), stats.ArmStats.of(treatment))
+        assert r.seq_diff_ci[0] <= r.diff_ci[0] and r.seq_diff_ci[1] >= r.diff_ci[1]
+        assert r.seq_p_value >= r.p_value
+        zero_outside = not (r.seq_diff_ci[0] <= 0 <= r.seq_diff_ci[1])
+        assert zero_outside == (r.seq_p_value < 0.05)
+
+
+def test_peeking_keeps_the_sequential_false_positive_rate_within_alpha():
+    """A/A tests looked at every 25 answers per arm: the fixed-horizon test 'finds' an effect
+    far more often than 5 %, the anytime-valid sequence does not."""
+    rng = np.random.default_rng(42)
+    experiments, steps, peek = 400, 2000, 25
+    a = rng.normal(0.7, 0.1, (experiments, steps))
+    b = rng.normal(0.7, 0.1, (experiments, steps))
+    fixed_hits = np.zeros(experiments, bool)
+    seq_hits = np.zeros(experiments, bool)
+    ca, cb = np.cumsum(a, 1), np.cumsum(b, 1)
+    qa, qb = np.cumsum(a * a, 1), np.cumsum(b * b, 1)
+    for n in range(peek, steps + 1, peek):
+        diff = (cb[:, n - 1] - ca[:, n - 1]) / n
+        var_a = (qa[:, n - 1] - ca[:, n - 1] ** 2 / n) / (n - 1)
+        var_b = (qb[:, n - 1] - cb[:, n - 1] ** 2 / n) / (n - 1)
+        se = np.sqrt((var_a + var_b) / n)
+        fixed_hits |= 2 * ss.norm.sf(np.abs(diff / se)) < 0.05
+        seq_hits |= np.array([stats.compute_sequential(d, s, 2 * n)[1] < 0.05 for d, s in zip(diff, se)])
+    assert fixed_hits.mean() > 0.15  # peeking inflates the fixed-horizon error several-fold
+    assert seq_hits.mean() <= 0.05
