@@ -137,7 +137,8 @@ class Engine:
         decision = self.router.decide(question, trait, boundary)
         chosen = route or decision.route
 
-        result = self._call(chosen, question, system_prompt)
+        provider = self.providers.for_route(chosen)
+        result = self._call(provider, question, system_prompt)
         judge = self.providers.main if self.settings.aios_quality_judge and result.ok else None
         quality = score_answer(question, result.text, decision.score, error_code=result.error_code,
                                judge=judge)
@@ -153,6 +154,7 @@ class Engine:
             quality_fallback_reason=quality.fallback_reason, error_code=result.error_code,
             error_message=result.error_message, recipe_id=recipe_id, adaptive_enabled=enabled,
             origin=origin, route_forced=route is not None,
+            sim_latency_scale=getattr(provider, "latency_scale", None) if result.simulated else None,
         )
         adaptation = self._record(event) if record else None
         return AskResult(
@@ -165,8 +167,7 @@ class Engine:
             adaptive_enabled=enabled, adaptation=adaptation,
         )
 
-    def _call(self, route: str, question: str, system_prompt: str | None) -> ChatResult:
-        provider = self.providers.for_route(route)
+    def _call(self, provider: Any, question: str, system_prompt: str | None) -> ChatResult:
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
         messages.append({"role": "user", "content": question})
         try:

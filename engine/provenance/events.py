@@ -73,6 +73,7 @@ class ResponseEvent(Event):
     quality_fallback_reason: str | None = None  # why the judge was not used (e.g. ASSIST_JSON_INVALID)
     error_message: str | None = None
     route_forced: bool = False  # the caller chose the route (bypassing the router)
+    sim_latency_scale: float | None = None  # simulator only: real sleep = latency_ms x this scale
 
 
 class GoldenEvent(Event):

@@ -131,6 +131,11 @@ class SimProvider:
                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, simulated=True)
 
     def _answer(self, question: str, difficulty: float, rng: random.Random) -> str:
+        lowered = question.lower()
+        if len(question.split()) <= 6 and re.match(r"\s*(hi|hello|hey|thanks|thank you)\b", lowered):
+            if lowered.lstrip().startswith("thank"):
+                return "You're welcome! Glad that helped. Anything else I can do for you?"
+            return "Hi there! I'm doing well, thanks for asking. What can I help you with today?"
         terms = key_terms(question) or ["question"]
         if self.role == "main":
             coverage, length_words, fail = 0.97, int(45 + 160 * difficulty), 0.02
