@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import engine
-from engine.api import get_engine
+from engine.api import Engine, get_engine
 from engine.bandit import Bandit, BanditStore
 from engine.gateway.errors import install_error_handlers
 from engine.logging_setup import configure_logging
@@ -46,7 +46,7 @@ class Gateway:
         collector = AiosCollector(settings, store)
         return cls(settings, recipes, bandit, sink, collector, build_registry(collector))
 
-    def engine(self):
+    def engine(self) -> Engine:
         return get_engine(self.settings)
 
     def health(self) -> dict:

@@ -108,7 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else code
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no endpoint {request.method} {request.url.path}; see /docs"
-        return error_response(request, exc.status_code, code, detail)
+        # A wrong path or method is a caller's typo, not an engine issue: no event (a port
+        # scanner would otherwise fill the provenance log).
+        return error_response(request, exc.status_code, code, detail,
+                              log_event=exc.status_code not in (404, 405))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
