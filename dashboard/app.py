@@ -19,16 +19,16 @@ import streamlit as st  # noqa: E402
 from dashboard.components.actions import render_flash  # noqa: E402
 from dashboard.components.sidebar import render_provider_banner, render_sidebar  # noqa: E402
 
-st.set_page_config(page_title="AIOS quality dashboard", page_icon="📈", layout="wide")
+st.set_page_config(page_title="AIOS quality dashboard", page_icon=":material/monitoring:", layout="wide")
 
 # One line per page; a new page registers itself by adding its line here.
 PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon="🏠", default=True),
-    st.Page("app_pages/hypotheses.py", title="Hypotheses", icon="🧪"),
-    st.Page("app_pages/routing.py", title="Routing", icon="🔀"),
-    st.Page("app_pages/drilldown.py", title="Drill-down", icon="🔎"),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/hypotheses.py", title="Hypotheses", icon=":material/science:"),
+    st.Page("app_pages/routing.py", title="Routing", icon=":material/alt_route:"),
+    st.Page("app_pages/drilldown.py", title="Drill-down", icon=":material/search:"),
     st.Page("app_pages/goldens.py", title="Goldens", icon="🥇"),
-    st.Page("app_pages/settings.py", title="Settings", icon="⚙️"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 
 navigation = st.navigation(PAGES)

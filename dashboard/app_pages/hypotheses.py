@@ -13,6 +13,14 @@ from dashboard.sections.gateway import render_bandit_section
 
 st.title("Hypotheses")
 
+QUALITY_COLUMNS = {
+    "pass_rate": st.column_config.NumberColumn(format="percent"),
+    **{name: st.column_config.NumberColumn(format="%.3f")
+       for name in ("mean_quality", "p10_quality", "median_quality")},
+    **{name: st.column_config.NumberColumn(format="%.0f ms")
+       for name in ("p50_latency_ms", "p95_latency_ms", "mean_latency_ms")},
+}
+
 
 def render_trends() -> None:
     summary = services.log_summary()
@@ -25,8 +33,7 @@ def render_trends() -> None:
         st.plotly_chart(charts.pass_rate_chart(series), key="pass_rate_chart")
     st.subheader("Quality per bucket and route")
     table = services.quality_by_bucket_route(filters)
-    st.dataframe(table, hide_index=True, key="quality_table",
-                 column_config={"pass_rate": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(table, hide_index=True, key="quality_table", column_config=QUALITY_COLUMNS)
     if not table.empty:
         st.plotly_chart(charts.quality_chart(table), key="quality_chart")
     st.subheader("Hypothesis checks")

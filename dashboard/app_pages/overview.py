@@ -8,7 +8,7 @@ from dashboard import services
 from dashboard.components import charts
 from dashboard.components.actions import render_ask
 from dashboard.components.empty import render_empty_state, render_log_warning
-from dashboard.components.format import fmt_count, fmt_ms, fmt_pct, fmt_quality
+from dashboard.components.format import fmt_count, fmt_latency, fmt_pct, fmt_quality
 from dashboard.components.live import render_live
 from dashboard.sections.ab import render_overview_srm
 
@@ -26,9 +26,9 @@ def render_headline(filters) -> None:
                    help=f"Share answered by a model with quality ≥ {services.drift_thresholds()['pass_quality']}.")
     cols[2].metric("Mean quality", fmt_quality(head.mean_quality), chart_data=list(trend["mean_quality"]),
                    border=True)
-    cols[3].metric("P50 latency", fmt_ms(head.p50_latency_ms), chart_data=list(trend["p50_latency_ms"]),
+    cols[3].metric("P50 latency", fmt_latency(head.p50_latency_ms), chart_data=list(trend["p50_latency_ms"]),
                    border=True)
-    cols[4].metric("P95 latency", fmt_ms(head.p95_latency_ms), chart_data=list(trend["p95_latency_ms"]),
+    cols[4].metric("P95 latency", fmt_latency(head.p95_latency_ms), chart_data=list(trend["p95_latency_ms"]),
                    border=True)
     st.caption(f"Trends: one point per {head.bin_seconds} s.")
 

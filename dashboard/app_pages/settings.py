@@ -19,7 +19,8 @@ provider = services.provider_info()
 switch = services.kill_switch()
 
 cols = st.columns(4)
-cols[0].metric("Provider", provider["mode"] + (" (SIMULATED)" if provider["simulated"] else ""), border=True)
+cols[0].metric("Provider", "SIMULATED" if provider["simulated"] else provider["mode"], border=True,
+               help="The built-in simulator answers when no model server does (AIOS_PROVIDER).")
 cols[1].metric("Kill switch", "adaptive ON" if switch["adaptive_enabled"] else "adaptive OFF", border=True,
                help="AIOS_ADAPTIVE_ENABLED=0 stops adaptation; treatment then routes like control.")
 cols[2].metric("Events in log", fmt_count(summary["events"]), border=True)
@@ -36,7 +37,7 @@ if state_error:
 elif state is None:
     st.info("No adaptive state yet: it is created with the first answer.")
 else:
-    st.json(state, expanded=2)
+    st.json(state, expanded=3)
 
 st.subheader("Model config")
 config, config_error = services.model_config()

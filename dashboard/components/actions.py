@@ -65,13 +65,12 @@ def render_ask() -> None:
         st.error(f"No model answered: {result.error_code} ({result.error_message or 'no detail'})")
     else:
         st.success(result.answer)
-    cols = st.columns(5)
+    cols = st.columns(4)
     cols[0].metric("Route", result.route)
     cols[1].metric("Bucket", result.bucket)
     cols[2].metric("Quality", fmt_quality(result.quality))
     cols[3].metric("Latency", fmt_ms(result.latency_ms))
-    cols[4].metric("Source", result.source)
-    st.caption(f"message {result.message_id} · complexity {result.complexity:.3f} vs boundary "
+    st.caption(f"answered by {result.source} · message {result.message_id} · complexity {result.complexity:.3f} vs boundary "
                f"{result.boundary:.3f} · provider {result.provider}" + (" (SIMULATED)" if result.simulated else ""))
 
 

@@ -51,9 +51,9 @@ def boundary_chart(series: pd.DataFrame, control: float, slo: float, red_flag: f
                   color_discrete_map=BUCKET_COLORS, title="Routing boundary over time")
     fig.add_hrect(y0=control - slo, y1=control + slo, fillcolor="green", opacity=0.08, line_width=0,
                   annotation_text=f"drift SLO ±{slo}", annotation_position="top left")
-    for sign in (-1, 1):
-        fig.add_hline(y=control + sign * red_flag, line_color="red", line_dash="dash",
-                      annotation_text=f"red flag ±{red_flag}" if sign > 0 else None)
+    fig.add_hline(y=control + red_flag, line_color="red", line_dash="dash",
+                  annotation_text=f"red flag ±{red_flag}", annotation_position="top right")
+    fig.add_hline(y=control - red_flag, line_color="red", line_dash="dash")
     fig.update_yaxes(range=[max(0.0, control - 2 * red_flag), min(1.0, control + 2 * red_flag)])
     return _compact(fig, 360)
 

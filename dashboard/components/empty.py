@@ -25,5 +25,5 @@ def render_empty_state(summary: dict) -> bool:
 
 def render_log_warning(summary: dict) -> None:
     if summary["unreadable"]:
-        st.caption(f"⚠️ {summary['unreadable']} unreadable log lines were skipped (see Settings).")
+        st.caption(f":material/warning: {summary['unreadable']} unreadable log lines were skipped (see Settings).")
 

@@ -27,5 +27,10 @@ def fmt_ms(value: float | None) -> str:
     return MISSING if _missing(value) else f"{value:,.0f} ms"
 
 
+def fmt_latency(value: float | None) -> str:
+    """Latency for a headline figure: seconds, short enough for a narrow metric card."""
+    return MISSING if _missing(value) else f"{value / 1000:.2f} s"
+
+
 def fmt_boundary(value: float | None) -> str:
     return MISSING if _missing(value) else f"{value:.3f}"

@@ -13,7 +13,7 @@ def render_provider_banner() -> None:
     info = services.provider_info()
     if info["simulated"]:
         st.warning("**SIMULATED**: answers come from the built-in simulator, not a model server. "
-                   f"{info['reason']}", icon="🧪")
+                   f"{info['reason']}", icon=":material/science:")
     elif info["mode"] == "error":
         st.error(f"Model configuration problem: {info['reason']}")
 

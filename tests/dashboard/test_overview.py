@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.components.format import fmt_count, fmt_ms, fmt_pct, fmt_quality
+from dashboard.components.format import fmt_count, fmt_latency, fmt_pct, fmt_quality
 from engine.analytics import Filters, compute_bucket_split, compute_headline, compute_routing_sources
 from tests.dashboard.conftest import assert_same_frame, engine_store, metrics, open_page, tables, texts
 
@@ -14,8 +14,8 @@ def check_overview(at, log_path, filters: Filters) -> None:
     assert shown["Events"] == fmt_count(head.events)
     assert shown["Pass rate"] == fmt_pct(head.pass_rate)
     assert shown["Mean quality"] == fmt_quality(head.mean_quality)
-    assert shown["P50 latency"] == fmt_ms(head.p50_latency_ms)
-    assert shown["P95 latency"] == fmt_ms(head.p95_latency_ms)
+    assert shown["P50 latency"] == fmt_latency(head.p50_latency_ms)
+    assert shown["P95 latency"] == fmt_latency(head.p95_latency_ms)
     split, sources = tables(at)
     assert_same_frame(split, compute_bucket_split(store, filters))
     assert_same_frame(sources, compute_routing_sources(store, filters))

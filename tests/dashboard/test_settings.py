@@ -21,7 +21,7 @@ def test_settings_show_state_paths_and_counts(fixture_log, data_dir):
     assert shown["Events in log"] == fmt_count(engine_store(fixture_log).counters.events)
     assert shown["Unreadable log lines"] == "0"
     assert shown["Kill switch"] == "adaptive ON"
-    assert shown["Provider"] == "sim (SIMULATED)"
+    assert shown["Provider"] == "SIMULATED"
     assert json.loads(at.json[0].value) == state
     paths = at.table[0].value
     assert str(fixture_log) in set(paths.iloc[:, 0])
