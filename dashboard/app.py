@@ -27,7 +27,7 @@ PAGES = [
     st.Page("app_pages/hypotheses.py", title="Hypotheses", icon=":material/science:"),
     st.Page("app_pages/routing.py", title="Routing", icon=":material/alt_route:"),
     st.Page("app_pages/drilldown.py", title="Drill-down", icon=":material/search:"),
-    st.Page("app_pages/goldens.py", title="Goldens", icon="🥇"),
+    st.Page("app_pages/goldens.py", title="Goldens", icon=":material/verified:"),
     st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 
