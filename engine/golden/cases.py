@@ -53,6 +53,16 @@ class Baseline:
     simulated: bool
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def changed_cases(self, golden_set: GoldenSet) -> list[str]:
+        """Ids in both the set and the baseline whose question was edited since the recording."""
+        return [c.id for c in golden_set.cases
+                if c.id in self.cases and self.cases[c.id].get("question_hash", c.question_hash) != c.question_hash]
+
+    def without(self, case_ids: list[str]) -> Baseline:
+        """The same baseline minus some cases (an edited question has no comparable answer)."""
+        return Baseline(self.path, self.set_hash, self.set_path, self.recorded_at, self.provider, self.simulated,
+                        {k: v for k, v in self.cases.items() if k not in set(case_ids)})
+
     @property
     def hash(self) -> str:
         """Content hash of the recorded answers, so a report names exactly what it compared with."""

@@ -80,19 +80,23 @@ class RunCheck:
     quality_drop: float | None  # relative to the baseline quality; negative = improved
 
 
-def compute_run_check(run: CaseRun, baseline: dict[str, Any] | None, threshold: float,
-                      similarity: float | None) -> RunCheck:
-    """Judge one run. `similarity` is the answer's similarity to the baseline answer (None: no baseline).
+ADDED_REASON = "added: not in the baseline (record again to include it)"
+CHANGED_REASON = "question changed since the baseline (record again to compare it)"
 
-    A run without a baseline entry (an added case) passes when a model answered it.
+
+def compute_run_check(run: CaseRun, baseline: dict[str, Any] | None, threshold: float,
+                      similarity: float | None, no_baseline_reason: str = ADDED_REASON) -> RunCheck:
+    """Judge one run. `similarity` is the answer's similarity to the baseline answer (None: no
+    baseline, or the baseline itself had no answer).
+
+    A run without a baseline entry (an added or edited case) passes when a model answered it.
     """
     reasons: list[str] = []
     if not run.answered:
         detail = f" ({run.error_code})" if run.error_code else ""
         reasons.append(f"no answer: source unknown{detail}")
     if baseline is None:
-        return RunCheck(not reasons, reasons + ["added: not in the baseline (record again to include it)"],
-                        None, None)
+        return RunCheck(not reasons, reasons + [no_baseline_reason], None, None)
     base_quality = float(baseline["quality"])
     if base_quality > 0:
         drop = (base_quality - run.quality) / base_quality
@@ -181,8 +185,9 @@ class CompareContext:
 
 
 def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun], checks: list[RunCheck],
-                   context: CompareContext) -> dict[str, Any]:
-    """The comparison report (a JSON-able dict). `runs` and `checks` are parallel lists."""
+                   context: CompareContext, changed: list[str] | None = None) -> dict[str, Any]:
+    """The comparison report (a JSON-able dict). `runs` and `checks` are parallel lists; `changed`
+    lists cases whose question was edited since the baseline (already removed from `baseline`)."""
     by_case: dict[str, list[tuple[CaseRun, RunCheck]]] = {}
     for run, check in zip(runs, checks):
         by_case.setdefault(run.case_id, []).append((run, check))
@@ -225,7 +230,9 @@ def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun
             "label": f"{len(cases) - len(failed)}/{len(cases)}",
             "runs": len(checks), "runs_passed": runs_passed,
             "regressed": failed,
-            "added": [row["id"] for row in cases if row["baseline_quality"] is None],
+            "added": [row["id"] for row in cases
+                      if row["baseline_quality"] is None and row["id"] not in (changed or [])],
+            "changed": list(changed or []),
             "missing": [row["id"] for row in missing],
         },
         "routing": compute_routing_split([run.route for run in runs]),
@@ -266,6 +273,8 @@ def render_report_text(report: dict[str, Any]) -> str:
             lines.append(f"  FAIL {row['id']}: " + "; ".join(row["reasons"]))
     for case_id in s["added"]:
         lines.append(f"  added {case_id}: not in the baseline")
+    for case_id in s.get("changed", []):
+        lines.append(f"  changed {case_id}: question edited since the baseline, not compared")
     for row in report["missing_cases"]:
         lines.append(f"  missing {row['id']}: in the baseline, not in the set")
     return "\n".join(lines)

@@ -26,6 +26,9 @@ from engine.golden.cases import (
 )
 from engine.golden.junit import render_junit_xml
 from engine.golden.report import (
+    ADDED_REASON,
+    CHANGED_REASON,
+    UNKNOWN_SOURCE,
     CaseRun,
     CompareContext,
     RunCheck,
@@ -197,6 +200,8 @@ def compare_to_baseline(golden_set: GoldenSet, baseline: Baseline, out: Path, *,
     if not 0 < min_pass_fraction <= 1:
         raise InputError(f"--min-pass-fraction must be in (0, 1], got {min_pass_fraction}")
     answer_fn = answer_fn or engine_answer_fn(settings)
+    changed = baseline.changed_cases(golden_set)
+    baseline = baseline.without(changed)
     run_id = new_id()
     started_at, started = utc_now_iso(), time.perf_counter()
     runs = run_cases(golden_set, answer_fn, run_id=run_id, jobs=jobs, repeat=repeat, progress=progress)
@@ -204,12 +209,15 @@ def compare_to_baseline(golden_set: GoldenSet, baseline: Baseline, out: Path, *,
     checks = []
     for run in runs:
         entry = baseline.cases.get(run.case_id)
-        sim = None if entry is None or not run.answered else similarity.score(run.answer, entry["answer"])
-        checks.append(compute_run_check(run, entry, threshold, sim))
+        # A baseline recorded with --allow-unanswered has nothing to be similar to for that case.
+        comparable = entry is not None and run.answered and entry.get("source") != UNKNOWN_SOURCE
+        sim = similarity.score(run.answer, entry["answer"]) if comparable else None
+        checks.append(compute_run_check(run, entry, threshold, sim,
+                                        CHANGED_REASON if run.case_id in changed else ADDED_REASON))
     context = CompareContext(threshold=threshold, similarity_measure=similarity.name, started_at=started_at,
                              finished_at=utc_now_iso(), duration_s=duration, jobs=jobs, repeat=repeat,
                              min_pass_fraction=min_pass_fraction, run_id=run_id)
-    report = compute_report(golden_set, baseline, runs, checks, context)
+    report = compute_report(golden_set, baseline, runs, checks, context, changed)
     _append_events(settings, [
         _golden_event("compare", run, run_id, check,
                       None if run.case_id not in baseline.cases else float(baseline.cases[run.case_id]["quality"]))

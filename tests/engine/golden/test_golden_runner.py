@@ -161,3 +161,26 @@ def test_backup_baseline_makes_dated_copies_without_overwriting(tmp_path):
     assert first.read_text() == source.read_text()
     with pytest.raises(InputError, match="not found"):
         backup_baseline(tmp_path / "missing.json")
+
+
+def test_an_edited_question_is_reported_as_changed_not_compared(golden_set, tmp_path):
+    baseline = recorded(golden_set, tmp_path)
+    edited = [dict(c, question="A rewritten question?") if c["id"] == "c2" else c for c in CASES]
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    new_set = load_golden_set(path)
+    report = compare(new_set, load_baseline(baseline.path, new_set), tmp_path, FakeAnswers()).report
+    assert report["status"] == "PASS" and report["summary"]["changed"] == ["c2"]
+    assert report["summary"]["added"] == []
+    row = next(r for r in report["cases"] if r["id"] == "c2")
+    assert row["reasons"] == ["question changed since the baseline (record again to compare it)"]
+
+
+def test_a_case_unanswered_in_the_baseline_is_not_judged_on_similarity(golden_set, tmp_path):
+    out = tmp_path / "baseline.json"
+    record_baseline(golden_set, out, settings=get_settings(), answer_fn=FakeAnswers(unanswered={"c1"}),
+                    allow_unanswered=True)
+    report = compare(golden_set, load_baseline(out, golden_set), tmp_path, FakeAnswers()).report
+    assert report["status"] == "PASS"
+    row = next(r for r in report["cases"] if r["id"] == "c1")
+    assert row["similarity"] is None and row["passed"]
