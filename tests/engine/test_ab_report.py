@@ -277,3 +277,17 @@ def test_verdict_states_more_main_calls_with_an_interval_in_the_same_direction()
     assert f"uses 20.0 % more main-model calls [95 % CI {lift_low * 100:+.1f} %, {lift_high * 100:+.1f} %]" \
         in verdict.text
     assert lift_low < 0.2 < lift_high
+
+
+def test_a_rotated_gzip_archive_reads_like_the_live_log(sim_log, capsys, data_dir):
+    import gzip
+
+    live = get_settings().paths.log
+    write_log(live, sim_log)
+    archive = data_dir / "hypotheses_20260101T000000Z.ndjson.gz"
+    archive.write_bytes(gzip.compress(live.read_bytes()))
+    from_live = run_json(capsys)
+    from_archive = run_json(capsys, "--log", str(archive))
+    assert from_archive["answers"] == from_live["answers"]
+    assert from_archive["metrics"] == from_live["metrics"]
+    assert main(["ab-report", "--log", str(data_dir / "missing.ndjson")]) == 2
