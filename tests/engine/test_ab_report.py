@@ -99,7 +99,7 @@ def test_report_on_simulator_traffic_contains_the_directly_measured_differences(
 def test_srm_alerts_on_a_log_where_one_buckets_sessions_were_thinned(sim_log, capsys, data_dir):
     rng = random.Random(7)
     treatment_sessions = sorted({e["session_id"] for e in sim_log if e.get("bucket") == "treatment"})
-    dropped = set(rng.sample(treatment_sessions, int(len(treatment_sessions) * 0.7)))
+    dropped = set(rng.sample(treatment_sessions, int(len(treatment_sessions) * 0.85)))
     thinned = [e for e in sim_log if e.get("session_id") not in dropped]
     log = data_dir / "thinned.ndjson"
     write_log(log, thinned)
