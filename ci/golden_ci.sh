@@ -22,6 +22,7 @@ find_python() {
 }
 PY="$(find_python)" || { echo "golden_ci: no Python 3.11+ found (tried .venv, python3, python, py)" >&2; exit 2; }
 
+# Arrays are expanded as ${a[@]+"${a[@]}"} so an empty one is fine under `set -u` on bash 3.2 (macOS).
 set_args=(); baseline_args=(); report_args=(); junit_args=()
 [ -n "${GOLDEN_SET:-}" ] && set_args=(--set "$GOLDEN_SET")
 [ -n "${GOLDEN_BASELINE:-}" ] && baseline_args=(--baseline "$GOLDEN_BASELINE")
@@ -32,7 +33,7 @@ jobs=(-j "${GOLDEN_JOBS:-1}")
 echo "==> golden baseline (recorded only if missing) [$PY]"
 out_args=()
 [ -n "${GOLDEN_BASELINE:-}" ] && out_args=(--out "$GOLDEN_BASELINE")
-"$PY" "$ROOT/scripts/golden_runner.py" record --skip-existing "${set_args[@]}" "${out_args[@]}" "${jobs[@]}"
+"$PY" "$ROOT/scripts/golden_runner.py" record --skip-existing ${set_args[@]+"${set_args[@]}"} ${out_args[@]+"${out_args[@]}"} "${jobs[@]}"
 rc=$?
 if [ $rc -ne 0 ]; then
   echo "golden_ci: FAIL - could not record the baseline (exit $rc)" >&2
@@ -40,8 +41,8 @@ if [ $rc -ne 0 ]; then
 fi
 
 echo "==> golden compare (threshold ${GOLDEN_THRESHOLD:-0.25})"
-"$PY" "$ROOT/scripts/golden_runner.py" compare "${set_args[@]}" "${baseline_args[@]}" \
-  --threshold "${GOLDEN_THRESHOLD:-0.25}" "${report_args[@]}" "${junit_args[@]}" "${jobs[@]}"
+"$PY" "$ROOT/scripts/golden_runner.py" compare ${set_args[@]+"${set_args[@]}"} ${baseline_args[@]+"${baseline_args[@]}"} \
+  --threshold "${GOLDEN_THRESHOLD:-0.25}" ${report_args[@]+"${report_args[@]}"} ${junit_args[@]+"${junit_args[@]}"} "${jobs[@]}"
 compare_rc=$?
 if [ $compare_rc -eq 2 ]; then
   echo "golden_ci: FAIL - bad input (see the message above)" >&2
@@ -51,7 +52,7 @@ fi
 echo "==> SLO check"
 slo_args=()
 [ -n "${GOLDEN_REPORT:-}" ] && slo_args=(--report "$GOLDEN_REPORT")
-"$PY" "$ROOT/scripts/quality_alert.py" "${slo_args[@]}"
+"$PY" "$ROOT/scripts/quality_alert.py" ${slo_args[@]+"${slo_args[@]}"}
 slo_rc=$?
 
 if [ $compare_rc -ne 0 ]; then
