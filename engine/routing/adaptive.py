@@ -4,12 +4,13 @@ Rule (README "The closed loop"): the control boundary stays 0.5. Each answered t
 adds its quality to per-route statistics in score bins. Every `adapt_every` treatment samples,
 once `min_samples_before_adapt` are in, the controller compares the main model's and the
 embedder's mean quality at the treatment boundary (the nearest score bins on each side with enough
-answers). A delta above `quality_delta_threshold` (5 %) means the embedder loses too much there:
-the boundary moves down (more to main). A delta clearly below it (by `hysteresis`) means the
-embedder keeps quality there: the boundary moves up (less to main). In between it holds. Steps are
-`adaptation_strength * max_boundary_drift`, need fresh answers in the compared bins, halve on
-every change of direction (below `min_step` the boundary is settled and stays), and the boundary
-never leaves control +/- max_boundary_drift (0.075, under the 0.08 SLO; runbook red flag 0.1).
+answers). A delta above `quality_delta_threshold` (5 %) by one standard error means the embedder
+loses too much there: the boundary moves down (more to main). A delta below threshold - hysteresis
+(4 %) by one standard error means the embedder keeps quality there: the boundary moves up (less to
+main). In between it holds. Steps are `adaptation_strength * max_boundary_drift`, need fresh
+answers in the compared bins, halve on every reversal (below `min_step` the boundary is settled and
+stays), grow back on consistent moves, and never leave control +/- max_boundary_drift (0.075,
+under the 0.08 SLO; runbook red flag 0.1).
 """
 
 from __future__ import annotations

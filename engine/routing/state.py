@@ -44,7 +44,10 @@ def quarantine(path: Path, problem: str) -> Path:
     """Move a corrupt state file aside and warn; returns where it went."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    os.replace(path, target)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:  # another process moved it aside first
+        return target
     log.warning("adaptive state %s is corrupt (%s); moved it to %s and started a fresh experiment",
                 path, problem, target.name)
     return target
