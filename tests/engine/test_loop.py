@@ -155,3 +155,14 @@ def test_engine_is_cached_per_settings_and_reset_deletes_the_state(data_dir: Pat
     assert path.exists()
     assert reset_adaptive_state() == path and not path.exists()
     assert reset_adaptive_state() is None
+
+
+def test_a_corrupt_state_file_does_not_stop_the_loop(data_dir: Path, caplog) -> None:
+    path = data_dir / "analytics" / "adaptive_routing_state.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{ half a file", encoding="utf-8")
+    result = ask("What is the capital of Kenya?")
+    assert result.answer and result.boundary == 0.5
+    assert json.loads(path.read_text())["buckets"][result.bucket]["sample_count"] == 1
+    assert len(list(path.parent.glob("adaptive_routing_state.json.corrupt-*"))) == 1
+    assert "corrupt" in caplog.text

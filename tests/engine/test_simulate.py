@@ -56,6 +56,10 @@ def test_simulate_1000_meets_the_runbook_figures(data_dir: Path) -> None:
     adaptations = [e for e in events if e["event_type"] == "adaptation"]
     assert adaptations and len(adaptations) == summary.adaptations
     assert all(abs(e["new_boundary"] - 0.5) <= 0.1 for e in adaptations)
+    first = adaptations[0]
+    assert first["bucket"] == "treatment" and first["old_boundary"] == 0.5 and first["reason"]
+    assert first["quality_delta"] is not None and first["latency_delta_ms"] is not None
+    assert first["samples"]["bucket"] >= 10 and first["samples"]["main_at_boundary"] >= 8
     s = state(data_dir)
     assert abs(s["buckets"]["treatment"]["boundary"] - s["buckets"]["control"]["boundary"]) <= 0.08
     assert s["buckets"]["control"]["boundary"] == 0.5
