@@ -11,7 +11,8 @@ function Find-Python {
                     "py", "python", "python3") | Where-Object { $_ }
     foreach ($candidate in $candidates) {
         if (Get-Command $candidate -ErrorAction SilentlyContinue) {
-            & $candidate -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" 2>$null
+            # Python 3.11+ that has the engine's requirements installed.
+            & $candidate -c "import sys; assert sys.version_info >= (3, 11); import pydantic_settings, numpy, tqdm" 2>$null
             if ($LASTEXITCODE -eq 0) { return $candidate }
         }
     }
@@ -19,7 +20,10 @@ function Find-Python {
 }
 
 $Py = Find-Python
-if (-not $Py) { Write-Host "golden_ci: no Python 3.11+ found (tried .venv, py, python, python3)"; exit 2 }
+if (-not $Py) {
+    Write-Host "golden_ci: no Python 3.11+ with the engine's requirements (tried .venv, py, python, python3); run 'py -m pip install -r requirements.txt'"
+    exit 2
+}
 $Runner = Join-Path $Root "scripts\golden_runner.py"
 $Alert = Join-Path $Root "scripts\quality_alert.py"
 $Threshold = if ($env:GOLDEN_THRESHOLD) { $env:GOLDEN_THRESHOLD } else { "0.25" }

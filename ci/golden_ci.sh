@@ -8,19 +8,25 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# The python command, auto-detected as the runbook promises: the project's venv first.
+# The python command, auto-detected as the runbook promises: the project's venv first, then the
+# first Python 3.11+ on PATH that has the engine's requirements installed.
 find_python() {
   local candidate
   for candidate in "${PYTHON:-}" "$ROOT/.venv/bin/python" "$ROOT/.venv/Scripts/python.exe" python3 python py; do
     [ -n "$candidate" ] || continue
     if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1; then
+       "$candidate" -c 'import sys; assert sys.version_info >= (3, 11); import pydantic_settings, numpy, tqdm' \
+         >/dev/null 2>&1; then
       echo "$candidate"; return 0
     fi
   done
   return 1
 }
-PY="$(find_python)" || { echo "golden_ci: no Python 3.11+ found (tried .venv, python3, python, py)" >&2; exit 2; }
+PY="$(find_python)" || {
+  echo "golden_ci: no Python 3.11+ with the engine's requirements (tried .venv, python3, python, py);" \
+       "run 'bash scripts/test.sh' once or 'pip install -r requirements.txt'" >&2
+  exit 2
+}
 
 # Arrays are expanded as ${a[@]+"${a[@]}"} so an empty one is fine under `set -u` on bash 3.2 (macOS).
 set_args=(); baseline_args=(); report_args=(); junit_args=()
