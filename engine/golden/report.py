@@ -206,6 +206,7 @@ def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun
     runs_passed = sum(check.passed for check in checks)
     pass_rate = round(runs_passed / len(checks), 4) if checks else 0.0
     providers = sorted({run.provider for run in runs})
+    provider = providers[0] if len(providers) == 1 else ",".join(providers)
     return {
         "version": REPORT_VERSION,
         "status": "FAIL" if failed else "PASS",
@@ -221,8 +222,10 @@ def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun
         "set": {"path": str(golden_set.path), "hash": golden_set.hash, "cases": len(golden_set.cases)},
         "baseline": {"path": str(baseline.path), "hash": baseline.hash, "set_hash": baseline.set_hash,
                      "recorded_at": baseline.recorded_at, "provider": baseline.provider,
-                     "set_changed": baseline.set_hash != golden_set.hash},
-        "provider": providers[0] if len(providers) == 1 else ",".join(providers),
+                     "set_changed": baseline.set_hash != golden_set.hash,
+                     # Answers of another provider (simulator vs a real model) are not comparable.
+                     "provider_changed": bool(baseline.provider) and baseline.provider != provider},
+        "provider": provider,
         "simulated": any(run.simulated for run in runs),
         "pass_rate": pass_rate,
         "summary": {
@@ -268,6 +271,9 @@ def render_report_text(report: dict[str, Any]) -> str:
         f"Latency: p50 {ms(lat['p50'])}, p95 {ms(lat['p95'])}, mean {ms(lat['mean'])}"
         + (" (simulated)" if report["simulated"] else ""),
     ]
+    if report["baseline"].get("provider_changed"):
+        lines.append(f"Warning: the baseline was recorded with provider {report['baseline']['provider']}, this run "
+                     f"used {report['provider']}; answers differ by construction: record a new baseline.")
     for row in report["cases"]:
         if not row["passed"]:
             lines.append(f"  FAIL {row['id']}: " + "; ".join(row["reasons"]))

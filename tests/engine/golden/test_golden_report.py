@@ -150,3 +150,15 @@ def test_junit_xml_marks_failures_and_missing_cases():
 
 def test_lexical_is_the_documented_default_name():
     assert LexicalSimilarity().name == "lexical-cosine"
+
+
+def test_a_baseline_from_another_provider_is_flagged():
+    from engine.golden.report import render_report_text
+
+    golden_set = make_set(["a"])
+    baseline = make_baseline(["a"], golden_set)
+    baseline.provider = "sim"
+    runs = [run("a")]
+    report = compute_report(golden_set, baseline, runs, [compute_run_check(runs[0], BASE, 0.25, 1.0)], context())
+    assert report["baseline"]["provider_changed"] is True
+    assert "recorded with provider sim, this run used fake" in render_report_text(report)

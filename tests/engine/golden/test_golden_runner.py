@@ -90,7 +90,7 @@ def test_added_and_missing_cases_are_reported_not_crashed_on(golden_set, tmp_pat
     report = compare(new_set, load_baseline(baseline.path, new_set), tmp_path, FakeAnswers()).report
     assert report["status"] == "PASS"
     assert report["summary"]["added"] == ["fresh"] and report["summary"]["missing"] == ["c5"]
-    assert report["baseline"]["set_changed"] is True
+    assert report["baseline"]["set_changed"] is True and report["baseline"]["provider_changed"] is False
 
 
 def test_jobs_bound_the_calls_in_flight(golden_set, tmp_path):
