@@ -16,6 +16,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import services  # noqa: E402
 from dashboard.components.actions import render_flash  # noqa: E402
 from dashboard.components.sidebar import render_provider_banner, render_sidebar  # noqa: E402
 
@@ -32,6 +33,7 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+services.begin_run()
 render_sidebar()
 render_provider_banner()
 render_flash()

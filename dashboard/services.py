@@ -50,17 +50,27 @@ def _shared_store(log_path: str) -> EventStore:
     return EventStore(log_path)
 
 
+def begin_run() -> None:
+    """Called once at the top of every full run: with the cache disabled, the log is read afresh."""
+    previous = st.session_state.pop("_uncached_store", None)
+    if previous is not None:
+        previous.close()
+
+
 def store() -> EventStore:
-    """The store for the configured log, brought up to date (reads only the new bytes)."""
+    """The store for the configured log, brought up to date (reads only the new bytes).
+
+    With "Disable cache" on, each full run builds its own store from the whole log instead of
+    sharing the incremental one.
+    """
     path = str(settings().paths.log)
     if cache_enabled():
         current = _shared_store(path)
     else:
-        previous = st.session_state.get("_uncached_store")
-        if previous is not None:
-            previous.close()
-        current = EventStore(path)
-        st.session_state["_uncached_store"] = current
+        current = st.session_state.get("_uncached_store")
+        if current is None or str(current.path) != path:
+            current = EventStore(path)
+            st.session_state["_uncached_store"] = current
     current.refresh()
     return current
 

@@ -56,5 +56,9 @@ def test_disable_cache_reads_the_whole_log_again(fixture_log):
     assert not at.exception
     uncached = at.session_state["_uncached_store"]
     assert uncached is not services._shared_store(str(fixture_log))
+    # One whole-log read per run, shared by every figure of that run.
     assert uncached.counters.bytes_read_total == fixture_log.stat().st_size
+    assert uncached.counters.refreshes > 1
+    at.run()
+    assert at.session_state["_uncached_store"] is not uncached
     assert metrics(at)["Events"] == "120"
