@@ -93,6 +93,9 @@ def render_report() -> None:
     st.caption(f"Finished {report['finished_at']} · similarity {report['similarity_measure']} · threshold "
                f"{report['threshold']} · provider {report['provider']}" + (" (SIMULATED)" if report["simulated"] else "")
                + f" · set {report['set']['hash']} · baseline {report['baseline']['hash']}")
+    if report["baseline"].get("provider_changed"):
+        st.warning(f"The baseline was recorded with {report['baseline']['provider']}, this compare used "
+                   f"{report['provider']}: answers differ by construction. Record a new baseline.")
     st.subheader("Cases")
     st.dataframe(cases, hide_index=True, key="golden_cases_table",
                  column_config={"similarity": st.column_config.NumberColumn(format="%.2f"),
