@@ -21,9 +21,11 @@ import pandas as pd
 from engine.errors import InputError
 from engine.provenance.reader import ReadResult, parse_lines
 from engine.provenance.sink import LogLock
+from engine.slo import MAX_BOUNDARY_DRIFT
 
-# Runbook 004: boundary drift SLO and the "runaway adaptation" red flag.
-DRIFT_SLO = 0.08
+# Runbook 004: boundary drift SLO (one definition, the SLO check's) and the "runaway
+# adaptation" red flag.
+DRIFT_SLO = MAX_BOUNDARY_DRIFT
 DRIFT_RED_FLAG = 0.1
 CONTROL_BOUNDARY = 0.5
 # A response "passes" when a model answered it without error and its quality reaches this floor.
