@@ -78,10 +78,10 @@ CREATE TABLE IF NOT EXISTS events (
 """
 # The Drill-down reads these straight from the log (text fields are not kept in the store).
 DRILLDOWN_COLUMNS: dict[str, str] = {
-    "ts": "VARCHAR", "event_type": "VARCHAR", "message_id": "VARCHAR", "session_id": "VARCHAR",
-    "question": "VARCHAR", "answer": "VARCHAR", "trait": "VARCHAR", "bucket": "VARCHAR",
-    "route": "VARCHAR", "source": "VARCHAR", "provider": "VARCHAR", "complexity": "VARCHAR",
-    "boundary": "VARCHAR", "quality": "VARCHAR", "latency_ms": "VARCHAR", "error_code": "VARCHAR",
+    "ts": "TIMESTAMPTZ", "event_type": "VARCHAR", "message_id": "VARCHAR", "trait": "VARCHAR",
+    "bucket": "VARCHAR", "route": "VARCHAR", "source": "VARCHAR", "complexity": "DOUBLE",
+    "boundary": "DOUBLE", "quality": "DOUBLE", "latency_ms": "DOUBLE", "error_code": "VARCHAR",
+    "question": "VARCHAR", "answer": "VARCHAR",
 }
 SORTABLE = ("ts", "quality", "latency_ms", "complexity", "boundary", "bucket", "route", "trait")
 
@@ -174,8 +174,7 @@ class EventStore:
         self.file_id: tuple[int, int] | None = None
         self.counters = StoreCounters()
         self._lock = threading.RLock()
-        self._con = duckdb.connect(":memory:")
-        self._run("SET TimeZone = 'UTC'")
+        self._con = _connect()
         self._run(TABLE_DDL)
 
     # ---- ingestion -------------------------------------------------------------------------
@@ -589,6 +588,14 @@ def _log_source(path: Path) -> str:
             "maximum_object_size = 16777216)")
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB connection: UTC times, no progress bar on the console."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'").fetchall()
+    con.execute("SET enable_progress_bar = false").fetchall()
+    return con
+
+
 def _sql_string(text: str) -> str:
     return text.replace("'", "''")
 
@@ -605,9 +612,7 @@ def load_event_page(path: Path, filters: Filters, *, search: str = "", sort_by: 
         raise InputError(f"sort column {sort_by!r} is not one of {list(SORTABLE)}")
     if not 1 <= page_size <= 1000:
         raise InputError(f"page size {page_size} is outside 1..1000")
-    empty = pd.DataFrame(columns=["ts", "message_id", "trait", "bucket", "route", "source",
-                                  "complexity", "boundary", "quality", "latency_ms", "error_code",
-                                  "question", "answer"])
+    empty = pd.DataFrame(columns=[name for name in DRILLDOWN_COLUMNS if name != "event_type"])
     if not Path(path).exists() or Path(path).stat().st_size == 0:
         return EventPage(empty, 0, 1, 1, page_size)
     clauses, params = filters.clauses()
@@ -617,24 +622,28 @@ def load_event_page(path: Path, filters: Filters, *, search: str = "", sort_by: 
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append("(question ILIKE ? ESCAPE '\\' OR answer ILIKE ? ESCAPE '\\')")
         params += [pattern, pattern]
-    typed = """SELECT TRY_CAST(ts AS TIMESTAMPTZ) AS ts, event_type, message_id, trait, bucket, route,
-                      source, TRY_CAST(complexity AS DOUBLE) AS complexity,
-                      TRY_CAST(boundary AS DOUBLE) AS boundary, TRY_CAST(quality AS DOUBLE) AS quality,
-                      TRY_CAST(latency_ms AS DOUBLE) AS latency_ms, error_code, question, answer"""
-    base = f"FROM ({typed} FROM {_log_source(Path(path))}) WHERE {' AND '.join(conditions)}"
-    con = duckdb.connect(":memory:")
+    shown = ", ".join(name for name in DRILLDOWN_COLUMNS if name != "event_type")
+    base = f"FROM {_log_source(Path(path))} WHERE {' AND '.join(conditions)}"
+    order = f"{sort_by} {'DESC' if descending else 'ASC'} NULLS LAST, message_id"
+    con = _connect()
     try:
-        con.execute("SET TimeZone = 'UTC'").fetchall()
-        total = con.execute(f"SELECT count(*) {base}", params).fetchall()[0][0]
-        pages = max(1, math.ceil(total / page_size))
-        page = min(max(1, page), pages)
-        order = f"{sort_by} {'DESC' if descending else 'ASC'} NULLS LAST, message_id"
-        rows = con.execute(
-            f"SELECT ts, message_id, trait, bucket, route, source, complexity, boundary, quality, "
-            f"latency_ms, error_code, question, answer {base} ORDER BY {order} "
-            f"LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}", params).df()
+        def fetch(number: int) -> pd.DataFrame:
+            # One scan: the page's rows with the total count of matches alongside.
+            return con.execute(
+                f"SELECT {shown}, count(*) OVER () AS total {base} ORDER BY {order} "
+                f"LIMIT {int(page_size)} OFFSET {int((number - 1) * page_size)}", params).df()
+
+        page = max(1, page)
+        rows = fetch(page)
+        if rows.empty and page > 1:  # past the end: show the last page
+            total = con.execute(f"SELECT count(*) {base}", params).fetchall()[0][0]
+            page = max(1, math.ceil(total / page_size))
+            rows = fetch(page)
+        total = int(rows["total"].iloc[0]) if not rows.empty else 0
+        rows = rows.drop(columns=["total"])
     finally:
         con.close()
+    pages = max(1, math.ceil(total / page_size))
     return EventPage(rows, int(total), page, pages, page_size)
 
 
@@ -642,7 +651,7 @@ def load_message_events(path: Path, message_id: str) -> list[dict[str, Any]]:
     """Every event of the log that carries `message_id` (the response and its hypotheses), whole."""
     if not message_id or not Path(path).exists():
         return []
-    con = duckdb.connect(":memory:")
+    con = _connect()
     try:
         rows = con.execute(
             "SELECT json FROM read_json_objects(?, format = 'newline_delimited', ignore_errors = true, "

@@ -140,6 +140,8 @@ def test_event_page_search_sort_and_bad_input(log):
     assert page.total == 10 and page.pages == 3 and len(page.rows) == 4
     assert list(page.rows["quality"]) == sorted(page.rows["quality"])
     assert analytics.load_event_page(log, Filters(), search="50%_").total == 0  # wildcards are literal
+    last = analytics.load_event_page(log, Filters(), page=99, page_size=30)
+    assert (last.page, last.pages, len(last.rows), last.total) == (4, 4, 10, 100)
     with pytest.raises(InputError, match="sort column"):
         analytics.load_event_page(log, Filters(), sort_by="question; DROP")
     with pytest.raises(InputError, match="page size"):
