@@ -198,9 +198,7 @@ class EventStore:
             self.file_id = ident
             pending = st.st_size - self.offset
             if pending > 0:
-                if self.offset == 0 and pending >= self.bulk_threshold:
-                    self._ingest_duckdb(stats)
-                else:
+                if not (self.offset == 0 and pending >= self.bulk_threshold and self._ingest_duckdb(stats)):
                     self._ingest_python(stats)
             self._count(stats)
             return stats
@@ -261,11 +259,19 @@ class EventStore:
     def _drop_unreadable(self) -> int:
         return int(self._run("DELETE FROM events WHERE event_type IS NULL")[0][0])
 
-    def _ingest_duckdb(self, stats: RefreshStats) -> None:
-        """First read of a large log: DuckDB parses the file in place, writers held off meanwhile."""
-        stats.method = "duckdb"
+    def _ingest_duckdb(self, stats: RefreshStats) -> bool:
+        """First read of a large log: DuckDB parses the file in place, writers held off meanwhile.
+
+        Returns False, having read nothing, when the writers' lock cannot be taken (a read-only
+        log folder): without it the end of DuckDB's read is unknown, so the caller parses instead.
+        """
         columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in FIELD_TYPES.items()) + "}"
         lock = LogLock(self.path)
+        try:
+            lock.fileno()
+        except OSError:
+            return False
+        stats.method = "duckdb"
         try:
             with lock:
                 size = os.stat(self.path).st_size
@@ -283,6 +289,7 @@ class EventStore:
         # A torn last line is reported as truncated_tail, not as a skipped line.
         stats.skipped = max(bad - (1 if tail else 0), 0)
         self.offset = end
+        return True
 
     # ---- queries ---------------------------------------------------------------------------
 

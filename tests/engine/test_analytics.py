@@ -148,3 +148,20 @@ def test_event_page_search_sort_and_bad_input(log):
         analytics.load_event_page(log, Filters(), page_size=0)
     whole = analytics.load_message_events(log, "m00003")
     assert [e["event_type"] for e in whole] == ["response", "hypothesis"]
+
+
+def test_bulk_read_falls_back_to_parsing_when_the_lock_cannot_be_taken(log, tmp_path, monkeypatch):
+    # A lock file under a path that is a plain file cannot be created, as in a read-only folder.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("")
+
+    class Unlockable(analytics.LogLock):
+        def __init__(self, path):
+            super().__init__(path)
+            self.path = blocked / "hypotheses.ndjson.lock"
+
+    monkeypatch.setattr(analytics, "LogLock", Unlockable)
+    store = EventStore(log, bulk_threshold=1)
+    stats = store.refresh()
+    assert stats.method == "python"
+    assert store.counters.events == 204 and store.counters.skipped_lines == 3
