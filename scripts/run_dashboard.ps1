@@ -8,16 +8,20 @@ $Py = Join-Path $Venv "Scripts\python.exe"
 
 if (-not (Test-Path $Py)) {
     $Base = $null
-    foreach ($cmd in @("py -3.13", "py -3.12", "py -3.11", "python")) {
-        $parts = $cmd.Split(" ")
+    foreach ($candidate in @(@("py", "-3.13"), @("py", "-3.12"), @("py", "-3.11"), @("python"))) {
+        $exe = $candidate[0]
+        $rest = @($candidate | Select-Object -Skip 1)
         try {
-            & $parts[0] $parts[1..($parts.Length - 1)] -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" 2>$null
-            if ($LASTEXITCODE -eq 0) { $Base = $parts; break }
+            & $exe @rest -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" 2>$null
+            if ($LASTEXITCODE -eq 0) { $Base = $candidate; break }
         } catch { }
     }
     if (-not $Base) { Write-Error "Python 3.11 or newer is needed (py --version)"; exit 1 }
     Write-Host "==> creating virtual environment in $Venv"
-    & $Base[0] $Base[1..($Base.Length - 1)] -m venv $Venv
+    $exe = $Base[0]
+    $rest = @($Base | Select-Object -Skip 1)
+    & $exe @rest -m venv $Venv
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
 # Reinstall only when a requirements file changed since the last install (a hash stamp inside .venv).
