@@ -33,13 +33,14 @@ def response(i: int, rng: random.Random, start: datetime = START) -> ResponseEve
         quality=quality, error_code="PROVIDER_TIMEOUT" if failed else None, origin="simulate")
 
 
-def write_fixture_log(path: Path, n: int = 120, seed: int = 3, first: int = 0) -> Path:
+def write_fixture_log(path: Path, n: int = 120, seed: int = 3, first: int = 0,
+                      start: datetime = START) -> Path:
     """Responses number `first`.. `first + n - 1`, 30 s apart, each with a hypothesis event, and
     an adaptation every 25 responses."""
     rng = random.Random(seed * 1000 + first)
     with EventSink(path) as sink:
         for i in range(first, first + n):
-            event = response(i, rng)
+            event = response(i, rng, start)
             batch = [event, HypothesisEvent(ts=event.ts, message_id=event.message_id, hypothesis_id="answered",
                                             passed=event.error_code is None, value=event.quality,
                                             threshold=0.5, bucket=event.bucket, route=event.route)]

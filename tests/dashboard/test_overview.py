@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from dashboard.components.format import fmt_count, fmt_latency, fmt_pct, fmt_quality
-from engine.analytics import Filters, compute_bucket_split, compute_headline, compute_routing_sources
+from engine.analytics import (Filters, compute_bucket_split, compute_filters, compute_headline,
+                              compute_routing_sources)
 from tests.dashboard.conftest import assert_same_frame, engine_store, metrics, open_page, tables, texts
+from tests.dashboard.fixture_log import write_fixture_log
 
 
 def check_overview(at, log_path, filters: Filters) -> None:
@@ -36,6 +40,18 @@ def test_overview_follows_the_sidebar_filters(fixture_log):
     assert not at.exception
     check_overview(at, fixture_log, Filters(bucket="treatment", trait="technical"))
     assert metrics(at)["Events"] == "20"
+
+
+def test_overview_time_window(log_path):
+    # 120 answers 30 s apart, the last one 10 s ago: the last 15 minutes hold 30 of them, and no
+    # answer sits within 10 s of the window's edge, so the page and this test agree on "now".
+    now = datetime.now(timezone.utc)
+    write_fixture_log(log_path, start=now - timedelta(seconds=10 + 30 * 119))
+    at = open_page()
+    at.selectbox(key="window").select("Last 15 minutes").run()
+    assert not at.exception
+    check_overview(at, log_path, compute_filters("Last 15 minutes", now=datetime.now(timezone.utc)))
+    assert metrics(at)["Events"] == "30"
 
 
 def test_overview_with_corrupt_lines_shows_the_readable_events(corrupt_log):
