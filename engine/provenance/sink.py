@@ -70,6 +70,7 @@ class EventSink:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._where = os.fspath(self.path)  # str once: os.stat on a Path converts on every call
         self._lock = LogLock(self.path)
         self._fd: int | None = None
         self._ident: tuple[int, int] | None = None
@@ -81,7 +82,7 @@ class EventSink:
         """The descriptor of the file currently at `path`; call with the lock held."""
         if self._fd is not None:
             try:
-                st = os.stat(self.path)
+                st = os.stat(self._where)
                 if (st.st_dev, st.st_ino) == self._ident:
                     return self._fd
             except FileNotFoundError:
@@ -97,17 +98,20 @@ class EventSink:
     def append(self, events: Event | dict[str, Any] | Iterable[Event | dict[str, Any]]) -> int:
         """Append one event or a batch atomically; returns the number of events written."""
         if isinstance(events, (Event, dict)):
-            events = [events]
-        lines = [encode_event(e) for e in events]
-        if not lines:
+            data, count = encode_event(events), 1
+        else:
+            lines = [encode_event(e) for e in events]
+            data, count = b"".join(lines), len(lines)
+        if not count:
             return 0
-        data = memoryview(b"".join(lines))
         with self._thread_lock, self._lock:
             fd = self._log_fd()
-            while data:
-                written = os.write(fd, data)
-                data = data[written:]
-        return len(lines)
+            written = os.write(fd, data)
+            if written < len(data):  # rare (signals, huge batches): finish under the same lock
+                rest = memoryview(data)[written:]
+                while rest:
+                    rest = rest[os.write(fd, rest):]
+        return count
 
     def close(self) -> None:
         if self._fd is not None:
