@@ -124,13 +124,9 @@ def log_summary() -> dict[str, Any]:
     counters = current.counters
     return {"path": str(path), "exists": path.exists(),
             "bytes": path.stat().st_size if path.exists() else 0,
-            "events": counters.events, "responses": responses_count(current),
+            "events": counters.events, "responses": analytics.compute_response_count(current),
             "unreadable": counters.skipped_lines + (1 if counters.truncated_tail else 0),
             "counters": asdict(counters)}
-
-
-def responses_count(current: EventStore) -> int:
-    return int(current.scalar("SELECT count(*) FROM events WHERE event_type = 'response'") or 0)
 
 
 def headline(filters: Filters) -> analytics.Headline:
@@ -299,7 +295,7 @@ def simulate(n: int, seed: int, on_progress: Callable[[int, int], None] | None =
 
 def demo_seed() -> int:
     """A seed that differs from one demo batch to the next (the number of answers logged so far)."""
-    return responses_count(store())
+    return analytics.compute_response_count(store())
 
 
 def describe_simulation(summary: Any) -> str:

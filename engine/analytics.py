@@ -378,6 +378,11 @@ def compute_filter_options(store: EventStore) -> dict[str, list[str]]:
     return out
 
 
+def compute_response_count(store: EventStore) -> int:
+    """Answers (response events) in the whole log."""
+    return int(store.scalar("SELECT count(*) FROM events WHERE event_type = 'response'") or 0)
+
+
 def compute_event_counts(store: EventStore) -> pd.DataFrame:
     """Events per type in the whole log: columns event_type, events."""
     return store.query("SELECT event_type, count(*) AS events FROM events GROUP BY 1 ORDER BY 2 DESC, 1")
