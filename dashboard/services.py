@@ -129,6 +129,11 @@ def log_summary() -> dict[str, Any]:
             "counters": asdict(counters)}
 
 
+def event_counts():
+    """Events per type in the whole log (the runbook's "count events by type")."""
+    return analytics.compute_event_counts(store())
+
+
 def headline(filters: Filters) -> analytics.Headline:
     return _figure("compute_headline", filters)
 

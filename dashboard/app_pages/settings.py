@@ -27,6 +27,9 @@ cols[2].metric("Events in log", fmt_count(summary["events"]), border=True)
 cols[3].metric("Unreadable log lines", fmt_count(summary["unreadable"]), border=True)
 st.caption(provider["reason"])
 
+st.subheader("Events by type")
+st.dataframe(services.event_counts(), hide_index=True, key="event_counts_table")
+
 st.subheader("Data paths")
 st.table(services.data_paths())
 

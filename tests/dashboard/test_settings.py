@@ -7,7 +7,8 @@ import json
 from dashboard.components.format import fmt_count
 from engine.provenance import read_events
 from engine.settings import reset_settings
-from tests.dashboard.conftest import engine_store, metrics, open_page, texts
+from engine.analytics import compute_event_counts
+from tests.dashboard.conftest import assert_same_frame, engine_store, metrics, open_page, tables, texts
 
 SECRET = "hf_dashboardSecretValue123"
 
@@ -23,6 +24,9 @@ def test_settings_show_state_paths_and_counts(fixture_log, data_dir):
     assert shown["Kill switch"] == "adaptive ON"
     assert shown["Provider"] == "SIMULATED"
     assert json.loads(at.json[0].value) == state
+    assert_same_frame(tables(at)[0], compute_event_counts(engine_store(fixture_log)))
+    assert dict(zip(tables(at)[0]["event_type"], tables(at)[0]["events"])) == {
+        "response": 120, "hypothesis": 120, "adaptation": 4}
     paths = at.table[0].value
     assert str(fixture_log) in set(paths.iloc[:, 0])
 
