@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from dashboard.components.format import fmt_count
+from engine.analytics import compute_event_counts
 from engine.provenance import read_events
 from engine.settings import reset_settings
-from engine.analytics import compute_event_counts
 from tests.dashboard.conftest import assert_same_frame, engine_store, metrics, open_page, tables, texts
 
 SECRET = "hf_dashboardSecretValue123"
