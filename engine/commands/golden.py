@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--threshold", type=float, default=0.25,
                          help="a case regresses when its quality or similarity falls by more than this "
                               "fraction (default 0.25)")
+    compare.add_argument("--similarity-threshold", type=float, default=None,
+                         help="allowed fall of the answer similarity alone (default: --threshold); loosen it when "
+                              "a model's answers vary in wording from run to run")
     compare.add_argument("--out", type=Path, default=None,
                          help="report to write (default: <data dir>/goldens/last_report.json); a copy is kept "
                               "as comparison_<UTC time>.json beside it")
@@ -121,7 +124,8 @@ def _compare(args, settings, golden_set, progress) -> int:
     result = compare_to_baseline(golden_set, baseline, args.out or settings.paths.last_report,
                                  settings=settings, similarity=similarity, threshold=args.threshold,
                                  jobs=args.jobs, repeat=args.repeat, min_pass_fraction=args.min_pass_fraction,
-                                 progress=progress, junit=args.junit)
+                                 progress=progress, junit=args.junit,
+                                 similarity_threshold=args.similarity_threshold)
     progress.close()
     if args.json:
         print(json.dumps(result.report, indent=2))

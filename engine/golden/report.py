@@ -85,12 +85,14 @@ CHANGED_REASON = "question changed since the baseline (record again to compare i
 
 
 def compute_run_check(run: CaseRun, baseline: dict[str, Any] | None, threshold: float,
-                      similarity: float | None, no_baseline_reason: str = ADDED_REASON) -> RunCheck:
+                      similarity: float | None, no_baseline_reason: str = ADDED_REASON,
+                      similarity_threshold: float | None = None) -> RunCheck:
     """Judge one run. `similarity` is the answer's similarity to the baseline answer (None: no
-    baseline, or the baseline itself had no answer).
+    baseline, or the baseline itself had no answer). `similarity_threshold` defaults to `threshold`.
 
     A run without a baseline entry (an added or edited case) passes when a model answered it.
     """
+    sim_threshold = threshold if similarity_threshold is None else similarity_threshold
     reasons: list[str] = []
     if not run.answered:
         detail = f" ({run.error_code})" if run.error_code else ""
@@ -105,9 +107,9 @@ def compute_run_check(run: CaseRun, baseline: dict[str, Any] | None, threshold: 
     if run.answered and drop > threshold:
         reasons.append(f"quality fell {drop:.0%} ({base_quality:.2f} -> {run.quality:.2f}), "
                        f"more than the threshold {threshold:.0%}")
-    if run.answered and similarity is not None and (1.0 - similarity) > threshold:
+    if run.answered and similarity is not None and (1.0 - similarity) > sim_threshold:
         reasons.append(f"answer similarity to the baseline {similarity:.2f} "
-                       f"(fell {1.0 - similarity:.2f}, more than the threshold {threshold:.2f})")
+                       f"(fell {1.0 - similarity:.2f}, more than the threshold {sim_threshold:.2f})")
     return RunCheck(not reasons, reasons, similarity, drop)
 
 
@@ -182,6 +184,7 @@ class CompareContext:
     repeat: int
     min_pass_fraction: float
     run_id: str
+    similarity_threshold: float | None = None  # None: the same as `threshold`
 
 
 def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun], checks: list[RunCheck],
@@ -211,6 +214,8 @@ def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun
         "version": REPORT_VERSION,
         "status": "FAIL" if failed else "PASS",
         "threshold": context.threshold,
+        "similarity_threshold": context.threshold if context.similarity_threshold is None
+        else context.similarity_threshold,
         "similarity_measure": context.similarity_measure,
         "run_id": context.run_id,
         "started_at": context.started_at,

@@ -192,11 +192,14 @@ class CompareResult:
 def compare_to_baseline(golden_set: GoldenSet, baseline: Baseline, out: Path, *, settings: Settings,
                         similarity: Similarity, threshold: float = 0.25, jobs: int = 1, repeat: int = 1,
                         min_pass_fraction: float = 1.0, answer_fn: AnswerFn | None = None,
-                        progress: ProgressFn | None = None, junit: Path | None = None) -> CompareResult:
+                        progress: ProgressFn | None = None, junit: Path | None = None,
+                        similarity_threshold: float | None = None) -> CompareResult:
     """Re-run the set, judge each run against the baseline, write the report (and history copy,
     and JUnit XML when asked) atomically, and log one golden event per run."""
     if not 0 < threshold < 1:
         raise InputError(f"--threshold must be between 0 and 1 (a fraction, e.g. 0.25), got {threshold}")
+    if similarity_threshold is not None and not 0 < similarity_threshold < 1:
+        raise InputError(f"--similarity-threshold must be between 0 and 1, got {similarity_threshold}")
     if not 0 < min_pass_fraction <= 1:
         raise InputError(f"--min-pass-fraction must be in (0, 1], got {min_pass_fraction}")
     answer_fn = answer_fn or engine_answer_fn(settings)
@@ -213,10 +216,12 @@ def compare_to_baseline(golden_set: GoldenSet, baseline: Baseline, out: Path, *,
         comparable = entry is not None and run.answered and entry.get("source") != UNKNOWN_SOURCE
         sim = similarity.score(run.answer, entry["answer"]) if comparable else None
         checks.append(compute_run_check(run, entry, threshold, sim,
-                                        CHANGED_REASON if run.case_id in changed else ADDED_REASON))
+                                        CHANGED_REASON if run.case_id in changed else ADDED_REASON,
+                                        similarity_threshold))
     context = CompareContext(threshold=threshold, similarity_measure=similarity.name, started_at=started_at,
                              finished_at=utc_now_iso(), duration_s=duration, jobs=jobs, repeat=repeat,
-                             min_pass_fraction=min_pass_fraction, run_id=run_id)
+                             min_pass_fraction=min_pass_fraction, run_id=run_id,
+                             similarity_threshold=similarity_threshold)
     report = compute_report(golden_set, baseline, runs, checks, context, changed)
     _append_events(settings, [
         _golden_event("compare", run, run_id, check,

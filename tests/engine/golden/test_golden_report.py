@@ -162,3 +162,9 @@ def test_a_baseline_from_another_provider_is_flagged():
     report = compute_report(golden_set, baseline, runs, [compute_run_check(runs[0], BASE, 0.25, 1.0)], context())
     assert report["baseline"]["provider_changed"] is True
     assert "recorded with provider sim, this run used fake" in render_report_text(report)
+
+
+def test_a_separate_similarity_threshold_loosens_only_similarity():
+    assert not compute_run_check(run(), BASE, 0.25, 0.6).passed
+    assert compute_run_check(run(), BASE, 0.25, 0.6, similarity_threshold=0.5).passed
+    assert not compute_run_check(run(quality=0.4), BASE, 0.25, 0.6, similarity_threshold=0.5).passed
