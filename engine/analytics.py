@@ -539,7 +539,7 @@ def compute_adaptations(store: EventStore, filters: Filters, limit: int = 500) -
     where, params = _where(filters, "adaptation", trait=False, route=False)
     return store.query(
         f"""SELECT ts, bucket, old_boundary, new_boundary, new_boundary - old_boundary AS change,
-                   quality_delta, latency_delta_ms, samples, reason
+                   reason, quality_delta, latency_delta_ms, samples
             FROM events WHERE {where} ORDER BY ts DESC NULLS LAST LIMIT {int(limit)}""", params)
 
 

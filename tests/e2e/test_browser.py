@@ -107,8 +107,13 @@ def test_dashboard_in_chromium(chromium_path: str, dashboard_url: str, data_dir:
             # A fresh data dir: the page says what to do and offers demo traffic.
             page.get_by_text("No provenance log yet").wait_for()
             page.get_by_text("SIMULATED").first.wait_for()
-            page.locator("[data-testid='stMain']").get_by_role("button", name="Generate demo traffic").click()
-            page.get_by_text("Generated 200 demo questions").wait_for()
+            main = page.locator("[data-testid='stMain']")
+            # Enough traffic for the treatment boundary to adapt, so Routing has something to show.
+            main.get_by_label("Demo questions").fill("1000")
+            main.get_by_label("Demo questions").press("Enter")
+            settle(page)
+            main.get_by_role("button", name="Generate demo traffic").click()
+            page.get_by_text("Generated 1000 demo questions").wait_for()
             page.locator(CHART).first.wait_for()
             assert (data_dir / "analytics" / "hypotheses.ndjson").stat().st_size > 0
 
