@@ -4,7 +4,7 @@
 #
 # Optional environment: GOLDEN_SET, GOLDEN_BASELINE, GOLDEN_REPORT (default: the data dir's
 # goldens/ files), GOLDEN_THRESHOLD (0.25), GOLDEN_JOBS (1), GOLDEN_JUNIT (JUnit XML path),
-# GOLDEN_SLO=warn to report SLO violations without failing, AIOS_DATA_DIR, PYTHON.
+# GOLDEN_SLO=warn to report SLO violations without failing, AIOS_DATA_DIR, PYTHON (the interpreter).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -22,11 +22,16 @@ find_python() {
   done
   return 1
 }
-PY="$(find_python)" || {
-  echo "golden_ci: no Python 3.11+ with the engine's requirements (tried .venv, python3, python, py);" \
-       "run 'bash scripts/test.sh' once or 'pip install -r requirements.txt'" >&2
-  exit 2
-}
+if ! PY="$(find_python)"; then
+  # A fresh clone: create .venv with the engine's requirements, as scripts/test.sh would.
+  if [ -f "$ROOT/scripts/_bootstrap.sh" ] && ( source "$ROOT/scripts/_bootstrap.sh" && ensure_venv requirements.txt ); then
+    PY="$ROOT/.venv/bin/python"
+  else
+    echo "golden_ci: no Python 3.11+ with the engine's requirements (tried .venv, python3, python, py);" \
+         "run 'pip install -r requirements.txt'" >&2
+    exit 2
+  fi
+fi
 
 # Arrays are expanded as ${a[@]+"${a[@]}"} so an empty one is fine under `set -u` on bash 3.2 (macOS).
 set_args=(); baseline_args=(); report_args=(); junit_args=()
