@@ -265,9 +265,12 @@ def kill_switch() -> dict[str, Any]:
             "text": "adaptive routing ON" if enabled else "adaptive routing OFF (AIOS_ADAPTIVE_ENABLED=0)"}
 
 
-def drift_thresholds() -> dict[str, float]:
-    return {"slo": analytics.DRIFT_SLO, "red_flag": analytics.DRIFT_RED_FLAG,
-            "control": analytics.CONTROL_BOUNDARY, "pass_quality": analytics.PASS_QUALITY}
+def pass_quality() -> float:
+    return analytics.PASS_QUALITY
+
+
+def drift_band(boundaries: dict[str, float]) -> analytics.DriftBand:
+    return analytics.compute_drift_band(boundaries)
 
 
 # ---- actions --------------------------------------------------------------------------------

@@ -583,6 +583,20 @@ def compute_state_boundaries(state: dict[str, Any] | None) -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True)
+class DriftBand:
+    """Where the Routing page draws the drift SLO band and the red-flag lines."""
+
+    center: float
+    slo: float = DRIFT_SLO
+    red_flag: float = DRIFT_RED_FLAG
+
+
+def compute_drift_band(boundaries: dict[str, float]) -> DriftBand:
+    """Drift is measured from the control boundary (0.5 unless the state or log says otherwise)."""
+    return DriftBand(center=boundaries.get("control", CONTROL_BOUNDARY))
+
+
 @dataclass
 class EventPage:
     """One page of the Drill-down table."""

@@ -23,7 +23,7 @@ def render_headline(filters) -> None:
     cols[0].metric("Events", fmt_count(head.events), chart_data=list(trend["events"]), border=True,
                    help="Answers (response events) in the window and filters.")
     cols[1].metric("Pass rate", fmt_pct(head.pass_rate), chart_data=list(trend["pass_rate"]), border=True,
-                   help=f"Share answered by a model with quality ≥ {services.drift_thresholds()['pass_quality']}.")
+                   help=f"Share answered by a model with quality ≥ {services.pass_quality()}.")
     cols[2].metric("Mean quality", fmt_quality(head.mean_quality), chart_data=list(trend["mean_quality"]),
                    border=True)
     cols[3].metric("P50 latency", fmt_latency(head.p50_latency_ms), chart_data=list(trend["p50_latency_ms"]),

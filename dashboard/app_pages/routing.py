@@ -18,15 +18,15 @@ def render_routing() -> None:
     if render_empty_state(summary):
         return
     filters = services.current_filters()
-    limits = services.drift_thresholds()
     boundaries = services.current_boundaries(filters)
+    band = services.drift_band(boundaries)
     cols = st.columns(max(len(boundaries), 1))
     for col, (bucket, value) in zip(cols, sorted(boundaries.items())):
         col.metric(f"{bucket} boundary", fmt_boundary(value), border=True)
 
     series = services.boundary_over_time(filters)
     if not series.empty:
-        st.plotly_chart(charts.boundary_chart(series, limits["control"], limits["slo"], limits["red_flag"]),
+        st.plotly_chart(charts.boundary_chart(series, band.center, band.slo, band.red_flag),
                         key="boundary_chart")
     points = services.complexity_quality(filters)
     if not points.empty:

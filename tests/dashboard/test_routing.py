@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from dashboard.components.format import fmt_boundary
 from engine.analytics import (DRIFT_RED_FLAG, DRIFT_SLO, Filters, compute_adaptations,
@@ -27,11 +28,12 @@ def check_routing(at, log_path, filters: Filters, boundaries: dict[str, float]) 
         np.testing.assert_allclose(values(trace(boundary_fig, bucket).y),
                                    rows["boundary"].to_numpy(dtype=float))
     # The SLO band is control ± 0.08 and the red-flag lines sit at control ± 0.1.
+    control = boundaries["control"]
     shapes = boundary_fig.layout.shapes
     band = next(s for s in shapes if s.type == "rect")
-    assert (band.y0, band.y1) == (0.5 - DRIFT_SLO, 0.5 + DRIFT_SLO)
+    assert (band.y0, band.y1) == pytest.approx((control - DRIFT_SLO, control + DRIFT_SLO))
     lines = sorted(s.y0 for s in shapes if s.type == "line")
-    assert lines == [0.5 - DRIFT_RED_FLAG, 0.5 + DRIFT_RED_FLAG]
+    assert lines == pytest.approx([control - DRIFT_RED_FLAG, control + DRIFT_RED_FLAG])
     points = compute_complexity_quality(store, filters)
     assert sum(len(values(t.x)) for t in scatter.data) == len(points)
     drawn = sorted(s.x0 for s in scatter.layout.shapes)
@@ -53,11 +55,11 @@ def test_routing_figures_equal_the_engine(fixture_log):
 
 
 def test_routing_draws_the_boundaries_of_the_adaptive_state(fixture_log, data_dir):
-    state = {"version": 1, "buckets": {"control": {"boundary": 0.5, "sample_count": 60},
+    state = {"version": 1, "buckets": {"control": {"boundary": 0.52, "sample_count": 60},
                                        "treatment": {"boundary": 0.43, "sample_count": 60}}}
     (data_dir / "analytics" / "adaptive_routing_state.json").write_text(json.dumps(state))
     at = open_page("routing")
-    check_routing(at, fixture_log, Filters(), {"control": 0.5, "treatment": 0.43})
+    check_routing(at, fixture_log, Filters(), {"control": 0.52, "treatment": 0.43})
 
 
 def test_routing_with_corrupt_lines(corrupt_log):
