@@ -20,6 +20,7 @@ from engine.analytics import EventStore, Filters
 from engine.errors import EngineError
 from engine.provenance import rotate_log as engine_rotate_log
 from engine.providers import resolve_providers
+from engine.providers.egress import safe_url
 from engine.routing.routers import TRAITS
 from engine.settings import Settings, get_settings, load_model_config
 
@@ -244,12 +245,15 @@ def model_config() -> tuple[dict[str, Any] | None, str | None]:
         config = load_model_config(settings())
     except EngineError as exc:
         return None, exc.message
-    return {"main_model": asdict(config.main), "embedder_llm": asdict(config.embedder)}, None
+    # safe_url: an endpoint written as http://user:key@host must not show its key.
+    return {key: {**asdict(spec), "api_endpoint": safe_url(spec.api_endpoint)}
+            for key, spec in (("main_model", config.main), ("embedder_llm", config.embedder))}, None
 
 
 def settings_view() -> dict[str, Any]:
-    """Settings with every secret replaced by a marker."""
-    return settings().redacted()
+    """Settings with every secret replaced by a marker (and no credentials inside endpoint URLs)."""
+    return {key: safe_url(value) if key.endswith("_ENDPOINT") and isinstance(value, str) else value
+            for key, value in settings().redacted().items()}
 
 
 def data_paths() -> dict[str, str]:

@@ -38,6 +38,7 @@ def test_settings_count_unreadable_lines_like_the_engine_reader(corrupt_log):
 
 def test_settings_redact_secrets_and_show_the_kill_switch(fixture_log, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", SECRET)
+    monkeypatch.setenv("AIOS_MAIN_ENDPOINT", f"http://user:{SECRET}x@localhost:1234/v1/chat/completions")
     monkeypatch.setenv("AIOS_ADAPTIVE_ENABLED", "0")
     reset_settings()
     at = open_page("settings")
@@ -46,6 +47,7 @@ def test_settings_redact_secrets_and_show_the_kill_switch(fixture_log, monkeypat
     assert SECRET not in page
     shown_settings = next(json.loads(j.value) for j in at.json if "HF_TOKEN" in json.loads(j.value))
     assert shown_settings["HF_TOKEN"] == "**********"
+    assert shown_settings["AIOS_MAIN_ENDPOINT"] == "http://localhost:1234/v1/chat/completions"
 
 
 def test_settings_report_an_unreadable_state_file(fixture_log, data_dir):
