@@ -182,3 +182,14 @@ def test_ctrl_c_exits_130_and_leaves_the_previous_report_whole(tmp_path, compare
     assert (work / REPORT).read_bytes() == before
     assert sorted((work / "data_core" / "goldens").glob("comparison_*.json")) == history_before
     assert not [p for p in (work / "data_core" / "goldens").iterdir() if p.name.startswith(".")]
+
+
+def test_runbook_windows_path_tools_golden_runner_records_the_same_way(tmp_path):
+    """Runbook 004 writes `py tools\\golden_runner.py record ...`; that path works too."""
+    work = fresh_clone(tmp_path)
+    rec = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "golden_runner.py"), "record",
+                          "--set", SET, "--out", BASELINE], cwd=work, env=env_for(work),
+                         capture_output=True, text=True, timeout=120)
+    assert rec.returncode == 0, rec.stderr
+    assert "Recorded 10 cases" in rec.stdout
+    assert json.loads((work / BASELINE).read_text())["cases"]
