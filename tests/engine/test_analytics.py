@@ -165,3 +165,13 @@ def test_bulk_read_falls_back_to_parsing_when_the_lock_cannot_be_taken(log, tmp_
     stats = store.refresh()
     assert stats.method == "python"
     assert store.counters.events == 204 and store.counters.skipped_lines == 3
+
+
+def test_scatter_sample_is_bounded_and_reproducible(log):
+    store = EventStore(log)
+    store.refresh()
+    everything = analytics.compute_complexity_quality(store, Filters())
+    assert len(everything) == 100  # the odd line has no complexity
+    sample = analytics.compute_complexity_quality(store, Filters(), limit=10)
+    assert len(sample) == 10
+    pd.testing.assert_frame_equal(sample, analytics.compute_complexity_quality(store, Filters(), limit=10))
