@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import requests
 
 from engine.providers.base import ChatProvider
-from engine.providers.egress import check_egress, safe_url
+from engine.providers.egress import check_egress, is_loopback_host, safe_url, url_host
 from engine.providers.openai_compat import OpenAICompatProvider
 from engine.providers.sim import SimProvider
 from engine.settings import ModelConfig, ModelSpec, Settings
@@ -66,12 +66,24 @@ def probe_server(settings: Settings, spec: ModelSpec) -> tuple[bool, str]:
     if key is not None and key.get_secret_value():
         headers["Authorization"] = f"Bearer {key.get_secret_value()}"
     try:
-        response = requests.get(spec.models_url, timeout=settings.aios_probe_timeout_s, headers=headers)
+        with requests.Session() as session:
+            session.trust_env = not is_loopback_host(url_host(spec.models_url))
+            response = session.get(spec.models_url, timeout=settings.aios_probe_timeout_s, headers=headers)
     except requests.RequestException as exc:
         return False, f"no model server at {safe_url(spec.models_url)} ({type(exc).__name__})"
     if response.status_code != 200:
         return False, f"{safe_url(spec.models_url)} answered HTTP {response.status_code}"
     return True, f"model server answers at {safe_url(spec.models_url)}"
+
+
+def shared_session(models: ModelConfig) -> requests.Session:
+    """One pooled session for both models. When both endpoints are loopback, proxy variables are
+    ignored: a proxy cannot reach the user's own machine, and requests' per-call proxy lookup
+    costs about 1 ms of the gateway's overhead."""
+    session = OpenAICompatProvider._new_session()
+    session.trust_env = not all(is_loopback_host(url_host(spec.api_endpoint))
+                                for spec in (models.main, models.embedder))
+    return session
 
 
 def resolve_providers(settings: Settings, models: ModelConfig) -> ProviderChoice:
@@ -80,13 +92,13 @@ def resolve_providers(settings: Settings, models: ModelConfig) -> ProviderChoice
         main, embedder = sim_providers(settings, models)
         return ProviderChoice("sim", "AIOS_PROVIDER=sim: using the built-in simulator", main, embedder)
     if mode == "openai":
-        session = OpenAICompatProvider._new_session()
+        session = shared_session(models)
         return ProviderChoice("openai", "AIOS_PROVIDER=openai: using the configured server",
                               http_provider(settings, models.main, session),
                               http_provider(settings, models.embedder, session))
     answers, detail = probe_server(settings, models.main)
     if answers:
-        session = OpenAICompatProvider._new_session()
+        session = shared_session(models)
         return ProviderChoice("openai", f"AIOS_PROVIDER=auto: {detail}",
                               http_provider(settings, models.main, session),
                               http_provider(settings, models.embedder, session))

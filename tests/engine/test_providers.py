@@ -310,3 +310,21 @@ def test_sim_mode_never_probes(server, monkeypatch):
     settings = build_settings()
     choice = resolve_providers(settings, load_model_config(settings))
     assert choice.mode == "sim" and server.connections == 0
+
+
+def test_a_proxy_in_the_environment_does_not_swallow_loopback_calls(server, monkeypatch):
+    """HTTP(S)_PROXY set for the user's internet access must not break LM Studio on localhost."""
+    dead_proxy = f"http://127.0.0.1:{closed_port()}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIOS_PROVIDER", "auto")
+    monkeypatch.setenv("AIOS_MAIN_ENDPOINT", server.chat_url)
+    monkeypatch.setenv("AIOS_EMBEDDER_ENDPOINT", server.chat_url)
+    settings = build_settings()
+    choice = resolve_providers(settings, load_model_config(settings))
+
+    assert choice.mode == "openai", choice.reason
+    result = choice.main.chat(MESSAGES)
+    assert result.ok and result.source != "unknown", result.error_message
