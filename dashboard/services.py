@@ -21,7 +21,7 @@ from engine.errors import EngineError
 from engine.provenance import rotate_log as engine_rotate_log
 from engine.providers import resolve_providers
 from engine.providers.egress import safe_url
-from engine.routing.routers import TRAITS
+from engine.routing.routers import TRAITS  # the traits the Ask form offers (services.TRAITS)
 from engine.settings import Settings, get_settings, load_model_config
 
 AUTO_REFRESH_SECONDS = 10
