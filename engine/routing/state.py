@@ -12,7 +12,6 @@ import fcntl
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
+from engine.atomic import write_bytes_atomic
 from engine.errors import StateError
 from engine.provenance.events import utc_now_iso
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
@@ -79,21 +79,10 @@ def load_state(path: Path, experiment_seed: str, config: AdaptiveConfig | None =
 def save_state(path: Path, state: AdaptiveState) -> None:
     """Write the state atomically: temp file beside it, fsync, os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Compact JSON: the C encoder (indent would fall back to the slow pure-Python one).
-    data = json.dumps(state.to_dict(), separators=(",", ":")).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    # Indented, because the runbook has people `cat` this file; it costs ~0.3 ms more than
+    # compact JSON, small beside the fsync.
+    data = (json.dumps(state.to_dict(), indent=2) + "\n").encode("utf-8")
+    write_bytes_atomic(path, data)
 
 
 @contextmanager
