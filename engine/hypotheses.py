@@ -11,6 +11,7 @@ import math
 import operator
 import threading
 from collections.abc import Callable
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ class HypothesisContext:
         band.quality_sum += event.quality
 
 
-class Hypothesis:
+class Hypothesis(ABC):
     """One check over an answer event. Subclass it, set `id` and `description`, implement `check`.
 
     `check` returns an Outcome, or None when the hypothesis does not apply to this answer (no
@@ -95,8 +96,9 @@ class Hypothesis:
     id: str = ""
     description: str = ""
 
+    @abstractmethod
     def check(self, event: ResponseEvent, context: HypothesisContext) -> Outcome | None:
-        raise NotImplementedError
+        """The outcome for this answer, or None when the hypothesis does not apply."""
 
 
 # The one registry of hypothesis classes, filled by @register_hypothesis at import time.

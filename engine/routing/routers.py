@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,13 +46,14 @@ class RouteDecision:
     route: Route
 
 
-class Router:
+class Router(ABC):
     """Base router. Subclasses implement `score`; `decide` is the one place a route is chosen."""
 
     name = "base"
 
+    @abstractmethod
     def score(self, question: str, trait: str = "general") -> float:
-        raise NotImplementedError
+        """How much this question needs the main model, in [0, 1]."""
 
     def decide(self, question: str, trait: str, boundary: float) -> RouteDecision:
         score = self.score(question, trait)
