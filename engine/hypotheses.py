@@ -10,8 +10,8 @@ import logging
 import math
 import operator
 import threading
-from collections.abc import Callable
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
