@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
+from engine.stats import compute_boundary_drift
 
 # Runbook 004's thresholds.
 MIN_PASS_RATE = 0.95
@@ -85,7 +86,11 @@ def load_report_metrics(path: Path) -> dict[str, Any]:
 
 
 def load_boundaries(path: Path) -> tuple[float | None, float | None, str | None]:
-    """(control, treatment, note) boundaries from the adaptive state; a missing file is no drift."""
+    """(control, treatment, note) boundaries from the adaptive state; a missing file is no drift.
+
+    The drift itself is engine.stats.compute_boundary_drift, the same figure the A/B report and the
+    dashboard use; malformed states raise InputError naming this file and the field.
+    """
     path = Path(path)
     if not path.exists():
         return None, None, f"no adaptive state at {path}: drift taken as 0 (the A/B test has not started)"
@@ -93,17 +98,13 @@ def load_boundaries(path: Path) -> tuple[float | None, float | None, str | None]
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: adaptive state is not valid JSON ({exc})") from None
-    buckets = data.get("buckets") if isinstance(data, dict) else None
-    if not isinstance(buckets, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("buckets"), dict):
         raise InputError(f"{path}: field buckets is missing")
-    values = []
-    for name in ("control", "treatment"):
-        bucket = buckets.get(name)
-        boundary = bucket.get("boundary") if isinstance(bucket, dict) else None
-        if not _number(boundary):
-            raise InputError(f"{path}: field buckets.{name}.boundary is missing or not a number")
-        values.append(float(boundary))
-    return values[0], values[1], None
+    try:
+        drift = compute_boundary_drift(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc.message.removeprefix('adaptive state: ')}") from None
+    return drift.control_boundary, drift.treatment_boundary, None
 
 
 def load_slo_inputs(report_path: Path, state_path: Path) -> SloInputs:
