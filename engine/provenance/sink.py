@@ -1,4 +1,4 @@
-"""Cross-process NDJSON appender: each batch goes out in one write() under an exclusive flock.
+"""Cross-process NDJSON appender: each batch goes out in one write() under an exclusive file lock.
 
 The lock lives in a sibling `<log>.lock` file so that it survives rotation; after taking it a
 writer checks that its open descriptor still points at the file at `path` and reopens if the
@@ -7,7 +7,6 @@ log was rotated, so no event lands in an archive that is being compressed.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
@@ -15,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from engine.locking import lock_exclusive, unlock
 from engine.provenance.events import SCHEMA_VERSION, Event, utc_now_iso
 
 
@@ -53,11 +53,11 @@ class LogLock:
         return self._fd
 
     def __enter__(self) -> LogLock:
-        fcntl.flock(self.fileno(), fcntl.LOCK_EX)
+        lock_exclusive(self.fileno())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.fileno(), fcntl.LOCK_UN)
+        unlock(self.fileno())
 
     def close(self) -> None:
         if self._fd is not None:
