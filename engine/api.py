@@ -1,4 +1,4 @@
-"""The engine's public entry points: `ask`, `simulate`, `reset_adaptive_state`, `get_engine`.
+"""The engine's public entry points: `ask`, `ask_stream`, `simulate`, `reset_adaptive_state`, `get_engine`.
 
 Other parts (CLI, goldens, gateway, dashboard) call these; see docs/CONTRACTS.md.
 """
@@ -10,11 +10,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
-from engine.loop import AskResult, Engine, SimulateSummary, run_simulation
+from engine.loop import AskResult, AskStream, Engine, SimulateSummary, run_simulation
 from engine.settings import Settings, get_settings
 
-__all__ = ["AskResult", "Engine", "SimulateSummary", "ask", "simulate", "reset_adaptive_state",
-           "get_engine", "clear_engines"]
+__all__ = ["AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream", "simulate",
+           "reset_adaptive_state", "get_engine", "clear_engines"]
 
 MAX_ENGINES = 8
 _ENGINES: OrderedDict[int, tuple[Settings, Engine]] = OrderedDict()
@@ -59,6 +59,22 @@ def ask(question: str, trait: str = "general", session_id: str | None = None, *,
     return get_engine(settings).ask(question, trait, session_id, origin=origin, run_id=run_id,
                                     bucket=bucket, route=route, system_prompt=system_prompt,
                                     recipe_id=recipe_id, record=record)
+
+
+def ask_stream(question: str, trait: str = "general", session_id: str | None = None, *,
+               origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
+               route: str | None = None, system_prompt: str | None = None, recipe_id: str | None = None,
+               record: bool = True, settings: Settings | None = None) -> AskStream:
+    """`ask` with the answer streamed: same arguments, same errors, same events.
+
+    Returns at once with `route`, `bucket`, `boundary`, `message_id` and `session_id` decided;
+    iterating it yields text deltas as the model writes; `.result` is the AskResult afterwards.
+    Quality, events and the adaptive update happen once, when the stream ends. Call `.close()` to
+    stop early: the partial answer is logged with error_code CLIENT_DISCONNECTED, and not learnt from.
+    """
+    return get_engine(settings).ask_stream(question, trait, session_id, origin=origin, run_id=run_id,
+                                           bucket=bucket, route=route, system_prompt=system_prompt,
+                                           recipe_id=recipe_id, record=record)
 
 
 def simulate(n: int, *, seed: int = 0, progress: Callable[[AskResult], None] | None = None,

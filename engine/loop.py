@@ -1,5 +1,6 @@
 """The closed loop for one question: bucket -> complexity -> route -> provider -> quality ->
 hypotheses -> one response event -> adaptive update (+ adaptation event), and `simulate`.
+`ask_stream` is the same loop with the answer streamed; both finish through `Engine._complete`.
 
 An Engine holds what is expensive or must be shared per settings object: the providers, one
 EventSink, the router and the adaptive config. It is safe to call `ask` from a thread pool.
@@ -7,17 +8,19 @@ EventSink, the router and the adaptive config. It is safe to call `ask` from a t
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from engine.errors import InputError
 from engine.provenance.events import AdaptationEvent, Event, ResponseEvent, Tokens, new_id
 from engine.provenance.sink import EventSink
-from engine.providers.base import UNKNOWN_SOURCE, ChatResult
+from engine.providers.base import CLIENT_DISCONNECTED, UNKNOWN_SOURCE, ChatResult, stream_chat
 from engine.providers.select import ProviderChoice, resolve_providers, sim_providers
 from engine.quality import score_answer
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState, Observation, step
@@ -117,6 +120,23 @@ class Engine:
             origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
             route: str | None = None, system_prompt: str | None = None, recipe_id: str | None = None,
             record: bool = True) -> AskResult:
+        turn = self._begin(question, trait, session_id, origin=origin, run_id=run_id, bucket=bucket,
+                           route=route, system_prompt=system_prompt, recipe_id=recipe_id, record=record)
+        return self._complete(turn, self._call(turn))
+
+    def ask_stream(self, question: str, trait: str = "general", session_id: str | None = None, *,
+                   origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
+                   route: str | None = None, system_prompt: str | None = None,
+                   recipe_id: str | None = None, record: bool = True) -> AskStream:
+        """`ask` with the answer as text deltas; routing is decided before this returns."""
+        turn = self._begin(question, trait, session_id, origin=origin, run_id=run_id, bucket=bucket,
+                           route=route, system_prompt=system_prompt, recipe_id=recipe_id, record=record)
+        return AskStream(self, turn)
+
+    def _begin(self, question: str, trait: str, session_id: str | None, *, origin: str,
+               run_id: str | None, bucket: str | None, route: str | None, system_prompt: str | None,
+               recipe_id: str | None, record: bool) -> Turn:
+        """Validate, then bucket, boundary and route: everything decided before the model is called."""
         if not isinstance(question, str) or not question.strip():
             raise InputError("field question: the question is empty")
         check_trait(trait)
@@ -127,58 +147,63 @@ class Engine:
         if origin not in ORIGINS:
             raise InputError(f"field origin: {origin!r} is not one of {', '.join(ORIGINS)}")
         session_id = session_id or new_id()
-        message_id = new_id()
         enabled = self.adaptive_enabled
-
         assigned, bucket_value = assign_bucket(self.settings.aios_experiment_seed, session_id,
                                                self.config.control_bucket_pct, HASH_VERSION)
         bucket = bucket or assigned
         boundary = self.load_state().boundary_for(bucket, enabled)
         decision = self.router.decide(question, trait, boundary)
         chosen = route or decision.route
-
-        provider = self.providers.for_route(chosen)
-        result = self._call(provider, question, system_prompt)
-        judge = self.providers.main if self.settings.aios_quality_judge and result.ok else None
-        quality = score_answer(question, result.text, decision.score, error_code=result.error_code,
-                               judge=judge)
-        event = ResponseEvent(
-            message_id=message_id, session_id=session_id, run_id=run_id, question=question, trait=trait,
-            answer=result.text, bucket=bucket, bucket_value=round(bucket_value, 6), hash_version=HASH_VERSION,
-            complexity=decision.score, boundary=boundary, route=chosen, router=self.router.name,
-            source=result.source if result.ok else UNKNOWN_SOURCE, provider=result.provider,
-            simulated=result.simulated, latency_ms=round(result.latency_ms, 1),
-            tokens=Tokens(prompt=result.prompt_tokens, completion=result.completion_tokens,
-                          total=result.total_tokens),
-            quality=quality.quality, quality_components=quality.components, quality_method=quality.method,
-            quality_fallback_reason=quality.fallback_reason, error_code=result.error_code,
-            error_message=result.error_message, recipe_id=recipe_id, adaptive_enabled=enabled,
-            origin=origin, route_forced=route is not None,
-            sim_latency_scale=getattr(provider, "latency_scale", None) if result.simulated else None,
-        )
-        adaptation = self._record(event) if record else None
-        return AskResult(
-            message_id=message_id, session_id=session_id, question=question, trait=trait,
-            answer=result.text, route=chosen, source=event.source, provider=result.provider,
-            simulated=result.simulated, bucket=bucket, boundary=boundary, complexity=decision.score,
-            quality=quality.quality, quality_components=quality.components, latency_ms=event.latency_ms,
-            tokens=event.tokens.model_dump(), error_code=result.error_code,
-            error_message=result.error_message, recipe_id=recipe_id, quality_method=quality.method,
-            adaptive_enabled=enabled, adaptation=adaptation,
-        )
-
-    def _call(self, provider: Any, question: str, system_prompt: str | None) -> ChatResult:
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
         messages.append({"role": "user", "content": question})
-        try:
-            return provider.chat(messages, max_tokens=self.settings.aios_max_tokens)
-        except Exception as exc:  # providers promise not to raise; the loop must answer regardless
-            log.warning("provider %s raised %s; recorded as PROVIDER_ERROR", provider.name, type(exc).__name__)
-            return ChatResult(text="", source=UNKNOWN_SOURCE, provider=provider.name, latency_ms=0.0,
-                              error_code="PROVIDER_ERROR", error_message=f"provider raised {type(exc).__name__}")
+        return Turn(question=question, trait=trait, session_id=session_id, message_id=new_id(),
+                    origin=origin, run_id=run_id, bucket=bucket, bucket_value=bucket_value,
+                    boundary=boundary, complexity=decision.score, route=chosen, route_forced=route is not None,
+                    provider=self.providers.for_route(chosen), messages=messages, recipe_id=recipe_id,
+                    record=record, adaptive_enabled=enabled, started=time.perf_counter())
 
-    def _record(self, event: ResponseEvent) -> dict[str, Any] | None:
-        """Hypotheses, then state update and log append under the state lock (so they agree)."""
+    def _complete(self, turn: Turn, result: ChatResult, *, learn: bool = True) -> AskResult:
+        """Quality, the response event (+ hypotheses), the adaptive update unless `learn` is False."""
+        judge = self.providers.main if self.settings.aios_quality_judge and result.ok else None
+        quality = score_answer(turn.question, result.text, turn.complexity, error_code=result.error_code,
+                               judge=judge)
+        tokens = Tokens(prompt=result.prompt_tokens, completion=result.completion_tokens,
+                        total=result.total_tokens)
+        event = ResponseEvent(
+            message_id=turn.message_id, session_id=turn.session_id, run_id=turn.run_id,
+            question=turn.question, trait=turn.trait, answer=result.text, bucket=turn.bucket,
+            bucket_value=round(turn.bucket_value, 6), hash_version=HASH_VERSION,
+            complexity=turn.complexity, boundary=turn.boundary, route=turn.route, router=self.router.name,
+            source=result.source if result.ok else UNKNOWN_SOURCE, provider=result.provider,
+            simulated=result.simulated, latency_ms=round(result.latency_ms, 1), tokens=tokens,
+            quality=quality.quality, quality_components=quality.components, quality_method=quality.method,
+            quality_fallback_reason=quality.fallback_reason, error_code=result.error_code,
+            error_message=result.error_message, recipe_id=turn.recipe_id,
+            adaptive_enabled=turn.adaptive_enabled, origin=turn.origin, route_forced=turn.route_forced,
+            sim_latency_scale=getattr(turn.provider, "latency_scale", None) if result.simulated else None,
+        )
+        adaptation = self._record(event, learn=learn) if turn.record else None
+        return AskResult(
+            message_id=turn.message_id, session_id=turn.session_id, question=turn.question,
+            trait=turn.trait, answer=result.text, route=turn.route, source=event.source,
+            provider=result.provider, simulated=result.simulated, bucket=turn.bucket,
+            boundary=turn.boundary, complexity=turn.complexity, quality=quality.quality,
+            quality_components=quality.components, latency_ms=event.latency_ms,
+            tokens={"prompt": tokens.prompt, "completion": tokens.completion, "total": tokens.total},
+            error_code=result.error_code, error_message=result.error_message, recipe_id=turn.recipe_id,
+            quality_method=quality.method, adaptive_enabled=turn.adaptive_enabled, adaptation=adaptation,
+        )
+
+    def _call(self, turn: Turn) -> ChatResult:
+        provider = turn.provider
+        try:
+            return provider.chat(turn.messages, max_tokens=self.settings.aios_max_tokens)
+        except Exception as exc:  # providers promise not to raise; the loop must answer regardless
+            return provider_raised(provider, exc)
+
+    def _record(self, event: ResponseEvent, *, learn: bool = True) -> dict[str, Any] | None:
+        """Hypotheses, then state update and log append under the state lock (so they agree).
+        With `learn` False (a stream the client abandoned) only the events are written."""
         batch: list[Event] = [event]
         if self.hypotheses is not None:
             try:
@@ -186,6 +211,9 @@ class Engine:
             except Exception as exc:  # contract: never raises; keep answering if it does anyway
                 log.warning("evaluate_hypotheses raised %s; no hypothesis events for %s",
                             type(exc).__name__, event.message_id)
+        if not learn:
+            self.sink.append(batch)
+            return None
         observation = Observation(bucket=event.bucket, route=event.route, score=event.complexity,
                                   quality=event.quality, latency_ms=event.latency_ms,
                                   answered=event.error_code is None)
@@ -204,6 +232,105 @@ class Engine:
                     control_boundary=new_state.config.control_boundary, drift=round(new_state.drift, 6)))
             self.sink.append(batch)
         return asdict(adaptation) if adaptation is not None else None
+
+
+def provider_raised(provider: Any, exc: Exception, text: str = "") -> ChatResult:
+    """A provider broke its promise not to raise: recorded as PROVIDER_ERROR (type only, no text)."""
+    log.warning("provider %s raised %s; recorded as PROVIDER_ERROR", provider.name, type(exc).__name__)
+    return ChatResult(text=text, source=UNKNOWN_SOURCE, provider=provider.name, latency_ms=0.0,
+                      error_code="PROVIDER_ERROR", error_message=f"provider raised {type(exc).__name__}")
+
+
+@dataclass
+class Turn:
+    """One question after routing, before the model answers (what a stream can announce up front)."""
+
+    question: str
+    trait: str
+    session_id: str
+    message_id: str
+    origin: str
+    run_id: str | None
+    bucket: str
+    bucket_value: float
+    boundary: float
+    complexity: float
+    route: str
+    route_forced: bool
+    provider: Any
+    messages: list[dict[str, str]]
+    recipe_id: str | None
+    record: bool
+    adaptive_enabled: bool
+    started: float  # perf_counter when routing began
+
+
+class AskStream:
+    """A streamed `ask`: route, bucket, boundary, message_id, session_id, model are known at once;
+    iterating yields the answer's text deltas; `result` is the AskResult once the stream is done.
+
+    Completion runs the same `_complete` as `ask` (quality, events, adaptive update), once. If the
+    consumer stops early (`close()`, or a started stream is garbage-collected), the partial answer
+    is logged once with error_code CLIENT_DISCONNECTED and the adaptive state is not updated.
+    """
+
+    def __init__(self, engine: Engine, turn: Turn) -> None:
+        self._engine = engine
+        self._turn = turn
+        self.route, self.bucket, self.boundary = turn.route, turn.bucket, turn.boundary
+        self.complexity, self.message_id, self.session_id = turn.complexity, turn.message_id, turn.session_id
+        self.simulated = bool(getattr(turn.provider, "simulated", False))
+        self.model, self.recipe_id = str(getattr(turn.provider, "model", "")), turn.recipe_id
+        self.result: AskResult | None = None
+        self._done = False
+        self._deltas = self._run()
+
+    def __iter__(self) -> Iterator[str]:
+        return self._deltas
+
+    def close(self) -> None:
+        """Stop early; logs the partial answer once (also when no delta was read yet)."""
+        if self._done:
+            return
+        if inspect.getgeneratorstate(self._deltas) == inspect.GEN_CREATED:
+            # Never started: closing the generator would not run its body, so finish here.
+            self._deltas.close()
+            self._abandon("")
+        else:
+            self._deltas.close()
+
+    def _abandon(self, text: str) -> None:
+        if self._done:
+            return
+        self._done = True
+        turn = self._turn
+        result = ChatResult(text=text, source=UNKNOWN_SOURCE, provider=turn.provider.name,
+                            latency_ms=(time.perf_counter() - turn.started) * 1000,
+                            error_code=CLIENT_DISCONNECTED,
+                            error_message="the client stopped reading before the answer was complete",
+                            simulated=self.simulated)
+        self.result = self._engine._complete(turn, result, learn=False)
+
+    def _run(self) -> Iterator[str]:
+        turn, engine = self._turn, self._engine
+        parts: list[str] = []
+        stream = None
+        try:
+            stream = stream_chat(turn.provider, turn.messages, max_tokens=engine.settings.aios_max_tokens)
+            for delta in stream:
+                parts.append(delta)
+                yield delta
+        except GeneratorExit:
+            if stream is not None:
+                stream.close()
+            self._abandon("".join(parts))
+            raise
+        except Exception as exc:  # providers promise not to raise; the loop must answer regardless
+            result = provider_raised(turn.provider, exc, "".join(parts))
+        else:
+            result = stream.result
+        self._done = True
+        self.result = engine._complete(turn, result)
 
 
 # Simulation ------------------------------------------------------------------------------------

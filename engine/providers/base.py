@@ -1,9 +1,11 @@
-"""What every provider returns: text and usage, or an error code; never a quality number."""
+"""What every provider returns: text and usage, or an error code; never a quality number.
+Streamed calls yield text deltas and end with the same ChatResult (ChatStream)."""
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 UNKNOWN_SOURCE = "unknown"
 
@@ -31,6 +33,9 @@ class ChatResult:
     error_message: str | None = None
     attempts: int = 1
     simulated: bool = False
+    # Streams only: ms until the first text arrived; usage counted by us because the server sent none.
+    first_token_ms: float | None = None
+    usage_estimated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -56,6 +61,51 @@ class ChatProvider(Protocol):
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
              temperature: float = 0.2) -> ChatResult: ...
 
+    def chat_stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
+                    temperature: float = 0.2) -> ChatStream:
+        """The same answer as `chat`, as text deltas while the model writes (see ChatStream)."""
+        ...
+
     def ping(self) -> tuple[bool, str]:
         """(answers, detail) for `status`: does the model server answer GET /v1/models?"""
         ...
+
+
+# The consumer stopped reading a stream (an HTTP client went away): the partial answer is logged
+# with this code and the adaptive controller does not learn from it.
+CLIENT_DISCONNECTED = "CLIENT_DISCONNECTED"
+
+
+class ChatStream:
+    """One streamed chat call: iterate it for text deltas; `result` is the final ChatResult.
+
+    Wraps a generator that yields the deltas and *returns* the ChatResult (its text is the
+    concatenated deltas, or the partial text and an error code when the stream broke). `result`
+    is None until the iteration has ended. `close()` stops early and releases the connection.
+    """
+
+    def __init__(self, deltas: Generator[str, None, ChatResult]) -> None:
+        self._deltas = deltas
+        self.result: ChatResult | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.result = yield from self._deltas
+
+    def close(self) -> None:
+        self._deltas.close()
+
+
+def stream_chat(provider: Any, messages: list[dict[str, str]], *, max_tokens: int | None = None,
+                temperature: float = 0.2) -> ChatStream:
+    """`provider.chat_stream(...)`, or, for a provider without one, its whole answer as one delta."""
+    method = getattr(provider, "chat_stream", None)
+    if method is not None:
+        return method(messages, max_tokens=max_tokens, temperature=temperature)
+
+    def whole() -> Generator[str, None, ChatResult]:
+        result = provider.chat(messages, max_tokens=max_tokens, temperature=temperature)
+        if result.text:
+            yield result.text
+        return result
+
+    return ChatStream(whole())

@@ -3,16 +3,22 @@
 One pooled requests.Session per provider; per-call timeout; bounded retries with exponential
 backoff on connection errors, HTTP 429 (honouring Retry-After) and 5xx. Failures come back as a
 ChatResult with an error code, never as an exception, and never with the API key in a message.
+`chat_stream` parses the server-sent events of `"stream": true` as they arrive.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http.client
+import json
 import logging
 import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
+import urllib3
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
@@ -24,6 +30,7 @@ from engine.providers.base import (
     PROVIDER_UNREACHABLE,
     UNKNOWN_SOURCE,
     ChatResult,
+    ChatStream,
 )
 from engine.providers.egress import EgressDecision, safe_url
 
@@ -47,6 +54,72 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
             return None
         seconds = parsed.timestamp() - time.time()
     return max(0.0, min(seconds, cap))
+
+
+class _UpstreamError(Exception):
+    """The upstream sent an {"error": ...} object inside a stream."""
+
+
+@dataclass
+class _Attempt:
+    """One POST: the 200 response, or the failure code/message and whether a retry may help."""
+
+    response: requests.Response | None = None
+    code: str = PROVIDER_UNREACHABLE
+    message: str = ""
+    retry: bool = False
+    wait: float | None = None  # Retry-After, when the server said
+
+
+@dataclass
+class _StreamSeen:
+    """What a stream told us besides its text."""
+
+    model: str | None = None
+    usage: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    done: bool = False
+    first_token_ms: float | None = None
+
+    def take(self, payload: dict[str, Any]) -> str:
+        """The text delta of one chunk ("" for none), noting model, usage and finish reason."""
+        if payload.get("error"):
+            error = payload["error"]
+            raise _UpstreamError(error.get("message") if isinstance(error, dict) else str(error))
+        if payload.get("model"):
+            self.model = str(payload["model"])
+        if isinstance(payload.get("usage"), dict):
+            self.usage = payload["usage"]
+        choices = payload["choices"]
+        if not choices:  # the usage chunk has no choices
+            return ""
+        choice = choices[0]
+        self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        content = (choice.get("delta") or {}).get("content")
+        if content is not None and not isinstance(content, str):
+            raise TypeError("delta content is not a string")
+        return content or ""
+
+
+def iter_sse_data(response: requests.Response) -> Iterator[str]:
+    """The `data:` fields of a server-sent-event body, each as soon as its line is complete.
+
+    Reads with read1 (whatever has arrived) rather than requests' iter_lines, whose fixed-size
+    reads wait for a full block on a stream that is not chunk-encoded and so delay the first token.
+    """
+    raw = response.raw
+    pending = b""
+    while True:
+        block = raw.read1(65536, decode_content=True)
+        if not block:
+            break
+        pending += block
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:"):
+                yield line[5:].strip().decode("utf-8")
+    if pending.startswith(b"data:"):
+        yield pending[5:].strip().decode("utf-8")
 
 
 class OpenAICompatProvider:
@@ -106,54 +179,146 @@ class OpenAICompatProvider:
                           latency_ms=(time.perf_counter() - started) * 1000, error_code=code,
                           error_message=message, attempts=attempts)
 
+    def _attempt(self, body: dict[str, Any], *, stream: bool, attempt: int) -> _Attempt:
+        """One POST; a 200 response, or the failure and whether another attempt may help."""
+        where = safe_url(self.endpoint)
+        try:
+            response = self._session.post(self.endpoint, json=body, headers=self._headers(),
+                                          timeout=self.timeout_s, stream=stream)
+        except requests.Timeout:
+            return _Attempt(code=PROVIDER_TIMEOUT, message=f"{where} did not answer within {self.timeout_s:g} s")
+        except requests.ConnectionError as exc:
+            reason = type(exc.__context__ or exc).__name__
+            return _Attempt(code=PROVIDER_UNREACHABLE, retry=True,
+                            message=f"cannot connect to {where} ({reason}) after {attempt} attempts")
+        except requests.RequestException as exc:
+            return _Attempt(code=PROVIDER_UNREACHABLE, message=f"request to {where} failed: {type(exc).__name__}")
+        except UnicodeError as exc:
+            # http.client encodes headers as latin-1; the message would quote the key.
+            return _Attempt(code=PROVIDER_UNREACHABLE, message=f"request to {where} could not be sent: a header "
+                            f"(the API key?) has characters HTTP cannot carry ({type(exc).__name__})")
+        status = response.status_code
+        if status == 200:
+            return _Attempt(response=response)
+        wait = None
+        if status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"), self.max_retry_after_s)
+        response.close()
+        return _Attempt(code=PROVIDER_HTTP_ERROR, retry=status == 429 or status >= 500, wait=wait,
+                        message=f"{where} answered HTTP {status} after {attempt} attempt(s)")
+
+    def _pause(self, failed: _Attempt, attempt: int) -> None:
+        wait = failed.wait if failed.wait is not None else self.backoff_s * (2 ** (attempt - 1))
+        log.info("retrying %s in %.2f s (attempt %d)", safe_url(self.endpoint), wait, attempt + 1)
+        time.sleep(wait)
+
+    def _body(self, messages: list[dict[str, str]], max_tokens: int | None, temperature: float,
+              stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": messages,
+                                "max_tokens": max_tokens or self.max_tokens,
+                                "temperature": temperature, "stream": stream}
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
              temperature: float = 0.2) -> ChatResult:
         started = time.perf_counter()
         decision = self._egress(self.endpoint)
         if not decision.allowed:
             return self._fail(EGRESS_BLOCKED, decision.message, started, 0)
-        body: dict[str, Any] = {"model": self.model, "messages": messages,
-                                "max_tokens": max_tokens or self.max_tokens,
-                                "temperature": temperature, "stream": False}
+        body = self._body(messages, max_tokens, temperature, stream=False)
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = self._attempt(body, stream=False, attempt=attempt)
+            if outcome.response is not None:
+                return self._parse(outcome.response, started, attempt)
+            if not outcome.retry or attempt > self.max_retries:
+                return self._fail(outcome.code, outcome.message, started, attempt)
+            self._pause(outcome, attempt)
+
+    def chat_stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
+                    temperature: float = 0.2) -> ChatStream:
+        """Text deltas as the server sends them. Retries (same policy as `chat`) happen only while
+        no text has been yielded; a stream that breaks later ends with the text so far and an error."""
+        return ChatStream(self._stream(messages, max_tokens, temperature))
+
+    def _stream(self, messages: list[dict[str, str]], max_tokens: int | None,
+                temperature: float) -> Generator[str, None, ChatResult]:
+        started = time.perf_counter()
+        decision = self._egress(self.endpoint)
+        if not decision.allowed:
+            return self._fail(EGRESS_BLOCKED, decision.message, started, 0)
+        body = self._body(messages, max_tokens, temperature, stream=True)
         where = safe_url(self.endpoint)
         attempt = 0
         while True:
             attempt += 1
-            retry_wait: float | None = None
+            outcome = self._attempt(body, stream=True, attempt=attempt)
+            if outcome.response is None:
+                if not outcome.retry or attempt > self.max_retries:
+                    return self._fail(outcome.code, outcome.message, started, attempt)
+                self._pause(outcome, attempt)
+                continue
+            parts: list[str] = []
+            seen = _StreamSeen()
+            failure: _Attempt | None = None
             try:
-                response = self._session.post(self.endpoint, json=body, headers=self._headers(),
-                                              timeout=self.timeout_s)
-            except requests.Timeout:
-                return self._fail(PROVIDER_TIMEOUT,
-                                  f"{where} did not answer within {self.timeout_s:g} s", started, attempt)
-            except requests.ConnectionError as exc:
-                if attempt > self.max_retries:
-                    reason = type(exc.__context__ or exc).__name__
-                    return self._fail(PROVIDER_UNREACHABLE, f"cannot connect to {where} ({reason}) "
-                                      f"after {attempt} attempts", started, attempt)
-            except requests.RequestException as exc:
-                return self._fail(PROVIDER_UNREACHABLE, f"request to {where} failed: {type(exc).__name__}",
-                                  started, attempt)
-            except UnicodeError as exc:
-                # http.client encodes headers as latin-1; the message would quote the key.
-                return self._fail(PROVIDER_UNREACHABLE, f"request to {where} could not be sent: a header "
-                                  f"(the API key?) has characters HTTP cannot carry ({type(exc).__name__})",
-                                  started, attempt)
-            else:
-                status = response.status_code
-                if status == 200:
-                    return self._parse(response, started, attempt)
-                retryable = status == 429 or status >= 500
-                if not retryable or attempt > self.max_retries:
-                    return self._fail(PROVIDER_HTTP_ERROR, f"{where} answered HTTP {status} after "
-                                      f"{attempt} attempt(s)", started, attempt)
-                if status == 429:
-                    retry_wait = parse_retry_after(response.headers.get("Retry-After"),
-                                                   self.max_retry_after_s)
-                response.close()
-            wait = retry_wait if retry_wait is not None else self.backoff_s * (2 ** (attempt - 1))
-            log.info("retrying %s in %.2f s (attempt %d)", where, wait, attempt + 1)
-            time.sleep(wait)
+                for data in iter_sse_data(outcome.response):
+                    if data == "[DONE]":
+                        seen.done = True
+                        break
+                    delta = seen.take(json.loads(data))
+                    if delta:
+                        if not parts:
+                            seen.first_token_ms = (time.perf_counter() - started) * 1000
+                        parts.append(delta)
+                        yield delta
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                failure = _Attempt(code=PROVIDER_BAD_RESPONSE, message=f"{where} sent a stream event that is "
+                                   f"not a chat completion chunk ({type(exc).__name__})")
+            except _UpstreamError as exc:
+                failure = _Attempt(code=PROVIDER_HTTP_ERROR, message=f"{where} sent an error in the stream: "
+                                   f"{str(exc)[:200]}")
+            except urllib3.exceptions.ReadTimeoutError:
+                failure = _Attempt(code=PROVIDER_TIMEOUT, message=f"{where} sent nothing for "
+                                   f"{self.timeout_s:g} s in the middle of a stream")
+            except (urllib3.exceptions.HTTPError, requests.RequestException, http.client.HTTPException,
+                    OSError) as exc:
+                failure = _Attempt(code=PROVIDER_UNREACHABLE, retry=True, message=f"connection to {where} broke "
+                                   f"during the stream ({type(exc).__name__}) after {attempt} attempt(s)")
+            finally:
+                # Also on GeneratorExit (the consumer stopped): the upstream stops being read.
+                outcome.response.close()
+            if failure is None and not (seen.done or seen.finish_reason):
+                failure = _Attempt(code=PROVIDER_UNREACHABLE, retry=True, message=f"{where} closed the stream "
+                                   f"before it finished (no [DONE]) after {attempt} attempt(s)")
+            if failure is not None and not parts and failure.retry and attempt <= self.max_retries:
+                self._pause(failure, attempt)
+                continue
+            text = "".join(parts)
+            if failure is not None:
+                result = self._fail(failure.code, failure.message, started, attempt)
+                result.text = text
+                result.first_token_ms = seen.first_token_ms
+                return result
+            return self._stream_result(text, seen, messages, started, attempt)
+
+    def _stream_result(self, text: str, seen: _StreamSeen, messages: list[dict[str, str]],
+                       started: float, attempts: int) -> ChatResult:
+        usage = seen.usage
+        estimated = not usage
+        if estimated:
+            # The server sent no usage chunk (stream_options not supported): about 4 characters a token.
+            prompt_chars = sum(len(str(m.get("content") or "")) for m in messages)
+            usage = {"prompt_tokens": (prompt_chars + 3) // 4, "completion_tokens": (len(text) + 3) // 4}
+        return ChatResult(
+            text=text, source=seen.model or self.model, provider=self.name,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            attempts=attempts, first_token_ms=seen.first_token_ms, usage_estimated=estimated)
 
     def _parse(self, response: requests.Response, started: float, attempts: int) -> ChatResult:
         where = safe_url(self.endpoint)

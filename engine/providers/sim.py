@@ -4,7 +4,8 @@ Deterministic for a seed. It writes real answer text built from the question's o
 embedder's answers degrade (missing terms, truncation, repetition, refusals) as the question gets
 harder, by the simulator's own hidden difficulty, which is deliberately not the router's score.
 Latencies are modelled in milliseconds (main about 9-16 s, embedder about 1.5-4 s, like runbook
-004's healthy system) and really slept for `modelled * latency_scale`, so a demo takes seconds.
+004's healthy system) and really slept for `modelled * latency_scale`, so a demo takes seconds;
+`chat_stream` spreads the same latency over word deltas after a modelled time to first token.
 It never returns a quality number: the engine's scorer judges the text.
 """
 
@@ -14,8 +15,9 @@ import hashlib
 import random
 import re
 import time
+from collections.abc import Generator
 
-from engine.providers.base import ChatResult
+from engine.providers.base import ChatResult, ChatStream
 
 STOPWORDS = frozenset(
     "a an the and or but if then else of to in on at by for with about as is are was were be been "
@@ -64,6 +66,17 @@ REFUSALS = [
 ]
 
 
+def word_pieces(text: str) -> list[str]:
+    """`text` cut into words with their leading whitespace; joined they give `text` back exactly."""
+    pieces = re.findall(r"\s*\S+", text)
+    tail = text[sum(map(len, pieces)):]
+    if tail and pieces:
+        pieces[-1] += tail
+    elif tail:
+        pieces = [tail]
+    return pieces
+
+
 def key_terms(text: str) -> list[str]:
     """Content words of a question, in order, without duplicates or stopwords."""
     seen: dict[str, None] = {}
@@ -108,9 +121,8 @@ class SimProvider:
         digest = hashlib.sha256(f"{self.seed}|{self.role}|{question}".encode()).digest()
         return random.Random(int.from_bytes(digest[:8], "big"))
 
-    def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-             temperature: float = 0.2) -> ChatResult:
-        started = time.perf_counter()
+    def _compose(self, messages: list[dict[str, str]], max_tokens: int | None) -> ChatResult:
+        """The answer and its modelled latency (ms), without sleeping."""
         question = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
         rng = self._rng(question)
         difficulty = hidden_difficulty(question)
@@ -124,11 +136,43 @@ class SimProvider:
         else:
             modelled = 700 + 11 * completion_tokens + rng.gauss(0, 250) + 600 * difficulty
         modelled = max(150.0, modelled)
-        remaining = modelled * self.latency_scale / 1000 - (time.perf_counter() - started)
-        if remaining > 0:
-            time.sleep(remaining)
         return ChatResult(text=text, source=self.model, provider=self.name, latency_ms=round(modelled, 1),
                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, simulated=True)
+
+    def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
+             temperature: float = 0.2) -> ChatResult:
+        started = time.perf_counter()
+        result = self._compose(messages, max_tokens)
+        remaining = result.latency_ms * self.latency_scale / 1000 - (time.perf_counter() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+        return result
+
+    def chat_stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
+                    temperature: float = 0.2) -> ChatStream:
+        """The text `chat` would give, a word per delta: the first after the modelled time to first
+        token, the rest spread over the remaining modelled latency (both slept x latency_scale)."""
+        return ChatStream(self._stream(messages, max_tokens))
+
+    def _stream(self, messages: list[dict[str, str]], max_tokens: int | None) -> Generator[str, None, ChatResult]:
+        started = time.perf_counter()
+        result = self._compose(messages, max_tokens)
+        pieces = word_pieces(result.text)
+        total = result.latency_ms
+        # Prompt processing before the first token: a fixed part plus a small share of the total.
+        first = min(total, (350.0 if self.role == "main" else 120.0) + 0.05 * total)
+        step = (total - first) / max(1, len(pieces) - 1) if len(pieces) > 1 else 0.0
+        for i, piece in enumerate(pieces):
+            # Deadlines from the start, so sleeping does not drift over a long answer.
+            remaining = (first + i * step) * self.latency_scale / 1000 - (time.perf_counter() - started)
+            if remaining > 0:
+                time.sleep(remaining)
+            yield piece
+        remaining = total * self.latency_scale / 1000 - (time.perf_counter() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+        result.first_token_ms = round(first, 1) if pieces else None
+        return result
 
     def _answer(self, question: str, difficulty: float, rng: random.Random) -> str:
         lowered = question.lower()

@@ -20,7 +20,8 @@ Usage::
 Endpoints: GET /v1/models lists `models`; POST /v1/chat/completions answers a chat.completion with
 usage (prompt tokens = words in the messages, completion tokens = words in the reply, so tests can
 predict them), or, for `"stream": true`, server-sent `chat.completion.chunk` events ending with
-`data: [DONE]` (usage in a final chunk when `stream_options.include_usage` is true). `reply` may be a
+`data: [DONE]` (usage in a final chunk when `stream_options.include_usage` is true), one word per
+chunk, `chunk_delay_s` apart. `reply` may be a
 string or a function of the request's JSON body. Requests are served concurrently (one thread per
 connection), so a fixed `delay_s` of 0.2 s with five parallel clients takes about 0.2 s, not 1 s.
 A request in proxy form (absolute URL as the request target) is served like a direct one, so a
@@ -55,6 +56,8 @@ class Behaviour:
     delay_s: seconds to wait before answering (added to the server's fixed delay).
     reply: answer text for this call instead of the server's default.
     disconnect: close the connection without sending any response.
+    stream_break_after: for a streamed answer, close the connection after this many content
+        chunks, without a finish reason or [DONE] (an upstream dying mid-stream).
     """
 
     status: int = 200
@@ -63,6 +66,7 @@ class Behaviour:
     delay_s: float = 0.0
     reply: str | None = None
     disconnect: bool = False
+    stream_break_after: int | None = None
 
 
 @dataclass
@@ -194,7 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
                  "total_tokens": prompt_tokens + count_words(text)}
         if request.get("stream"):
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-            self._stream(model, text, usage if include_usage else None, behaviour.headers)
+            self._stream(model, text, usage if include_usage else None, behaviour.headers,
+                         behaviour.stream_break_after)
             return
         self._send_json(200, {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion",
@@ -203,7 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
                          "finish_reason": "stop"}],
             "usage": usage}, behaviour.headers)
 
-    def _stream(self, model: str, text: str, usage: dict | None, headers: dict[str, str]) -> None:
+    def _stream(self, model: str, text: str, usage: dict | None, headers: dict[str, str],
+                break_after: int | None = None) -> None:
         # No Content-Length for a stream: the connection is closed after [DONE].
         self.close_connection = True
         self.send_response(200)
@@ -223,9 +229,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
             self.wfile.flush()
 
+        fake = self.server.fake
         chunk({"role": "assistant", "content": ""}, None)
         words = text.split(" ")
         for i, word in enumerate(words):
+            if break_after is not None and i >= break_after:
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if i:
+                fake._wait(fake.chunk_delay_s)
             chunk({"content": word if i == 0 else " " + word}, None)
         chunk({}, "stop")
         if usage is not None:
@@ -244,13 +256,16 @@ class FakeOpenAIServer:
         reply: answer text, or a function of the request JSON returning it.
         delay_s: fixed delay before every chat-completions answer.
         models_status: HTTP status for GET /v1/models (e.g. 503 for a server that is up but not ready).
+        chunk_delay_s: for streamed answers, the wait between one word's chunk and the next (a
+            model writing slowly); the first word goes out right after `delay_s`.
         port: 0 picks a free port.
     """
 
     def __init__(self, models: list[str] | tuple[str, ...] = ("fake-model",), *,
                  reply: Reply = "This is a reply from the fake OpenAI server.", delay_s: float = 0.0,
-                 models_status: int = 200, port: int = 0) -> None:
+                 models_status: int = 200, port: int = 0, chunk_delay_s: float = 0.0) -> None:
         self.models = list(models)
+        self.chunk_delay_s = chunk_delay_s
         self.reply = reply
         self.delay_s = delay_s
         self.models_status = models_status
