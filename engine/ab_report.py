@@ -1,6 +1,6 @@
-"""The A/B report: DuckDB aggregates the provenance log into per-bucket counts, sums and sums of
-squares, engine.stats compares control with treatment, and a plain-language verdict says what
-the experiment shows. Also per-hypothesis pass rates and their trends from hypothesis events.
+"""The A/B report: one DuckDB pass aggregates the provenance log per session and then per bucket,
+engine.stats compares control with treatment (sessions as the unit by default, or answers), and a
+plain-language verdict says what it shows. Also per-hypothesis pass rates and trends.
 """
 
 from __future__ import annotations
@@ -22,15 +22,21 @@ from engine.stats import (
     ALPHA,
     ArmStats,
     NotEnoughData,
+    RatioSums,
     SrmResult,
     WelchResult,
     compute_pass_rate,
+    compute_ratio_comparison,
     compute_required_per_arm,
     compute_srm,
     compute_welch,
 )
 
 ARMS = ("control", "treatment")
+# Buckets are assigned per session (sticky), so the session is the unit of randomisation and, by
+# default, of analysis: answers of one session are correlated and are not independent evidence.
+ANALYSIS_UNITS = ("session", "answer")
+DEFAULT_UNIT = "session"
 MIN_ANSWERS_PER_ARM = 30  # the minimum-sample guard before any verdict is given
 TARGET_RELATIVE_EFFECT = 0.05  # the adaptive router acts on quality deltas > 5 %: resolve that
 
@@ -75,13 +81,16 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 @dataclass
 class BucketAggregates:
-    """Sufficient statistics per arm and metric, plus SRM units, read from one log."""
+    """Sufficient statistics per arm and metric, per answer (`arms`) and per session (`sessions`,
+    for the ratio metrics), plus SRM units (sessions) and answer counts, read from one log."""
 
     arms: dict[str, dict[str, ArmStats]]
     units: dict[str, int]
     answers: dict[str, int]
     unreadable_lines: int = 0
     source: str = ""
+    sessions: dict[str, dict[str, RatioSums]] = field(
+        default_factory=lambda: {a: {m.name: RatioSums(0) for m in METRICS} for a in ARMS})
 
 
 def _empty_aggregates(source: str) -> BucketAggregates:
@@ -89,13 +98,20 @@ def _empty_aggregates(source: str) -> BucketAggregates:
                             {a: 0 for a in ARMS}, {a: 0 for a in ARMS}, 0, source)
 
 
+# Per-metric SQL over the typed rows: the expression counted (x) and summed (y) per answer.
+_METRIC_SQL = {"quality": "q", "pass_rate": "ok", "latency_ms": "lat", "main_share": "main"}
+
+
 def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
                            include_golden: bool = False) -> BucketAggregates:
-    """Per-bucket n, sums and sums of squares of each metric over the response events of `path`.
+    """Per-bucket sufficient statistics of each metric over the response events of `path`: per
+    answer (n, sum, sum of squares) and per session (sessions, sums of answers, metric sums,
+    their squares and cross products) for the delta method.
 
-    One DuckDB pass over the file (gzip archives too); units for SRM are distinct session ids.
-    Golden runs force the control bucket, so their responses are left out unless asked for.
-    A missing file gives empty arms.
+    One DuckDB pass over the file (gzip archives too): rows group by (bucket, session), then the
+    sessions sum per bucket. Units for SRM are distinct session ids (an answer without one is its
+    own session). Golden runs force the control bucket, so their responses are left out unless
+    asked for. A missing file gives empty arms.
     """
     path = Path(path)
     if not path.exists():
@@ -109,10 +125,16 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
         params.append(since)
     keep = " AND ".join(conditions)
 
-    def agg(expr: str) -> str:
-        return f"{expr} FILTER (WHERE keep)"
-
-    # One pass over the file: kept answers aggregate per bucket, unreadable lines are counted.
+    per_session = [f"count(*) FILTER (WHERE keep) AS n_all"]
+    per_bucket = ["sum(n_all)", "count(*) FILTER (WHERE n_all > 0)"]
+    for metric in METRICS:
+        v, m = _METRIC_SQL[metric.name], metric.name
+        per_session += [f"count({v}) FILTER (WHERE keep) AS {m}_x",
+                        f"coalesce(sum({v}) FILTER (WHERE keep), 0) AS {m}_y",
+                        f"coalesce(sum({v} * {v}) FILTER (WHERE keep), 0) AS {m}_yy"]
+        per_bucket += [f"sum({m}_x)", f"sum({m}_y)", f"sum({m}_yy)",  # per answer
+                       f"count(*) FILTER (WHERE {m}_x > 0)", f"sum({m}_x * {m}_x)",
+                       f"sum({m}_y * {m}_y)", f"sum({m}_x * {m}_y)"]  # per session
     sql = f"""
         WITH typed AS (
             SELECT coalesce(event_type, 'response') AS event_type, bucket, route, origin,
@@ -125,14 +147,12 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
                    CASE WHEN route = 'main' THEN 1.0 WHEN route = 'embedder' THEN 0.0 END AS main,
                    (event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL) AS garbage
             FROM {_log_relation(path)}),
-        flagged AS (SELECT *, coalesce(NOT garbage AND {keep}, false) AS keep FROM typed)
-        SELECT bucket, {agg('count(*)')}, {agg('count(DISTINCT unit)')},
-               {agg('count(q)')}, {agg('sum(q)')}, {agg('sum(q * q)')},
-               {agg('count(*)')}, {agg('sum(ok)')}, {agg('sum(ok)')},
-               {agg('count(lat)')}, {agg('sum(lat)')}, {agg('sum(lat * lat)')},
-               {agg('count(main)')}, {agg('sum(main)')}, {agg('sum(main)')},
-               count(*) FILTER (WHERE garbage)
-        FROM flagged GROUP BY bucket"""
+        flagged AS (SELECT *, coalesce(NOT garbage AND {keep}, false) AS keep FROM typed),
+        per_session AS (
+            SELECT bucket, {", ".join(per_session)}, count(*) FILTER (WHERE garbage) AS garbage
+            FROM flagged GROUP BY bucket, unit)
+        SELECT bucket, {", ".join(per_bucket)}, sum(garbage)
+        FROM per_session GROUP BY bucket"""
     con = _connect()
     try:
         rows = con.execute(sql, params).fetchall()
@@ -141,17 +161,19 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
     finally:
         con.close()
     out = _empty_aggregates(str(path))
-    out.unreadable_lines = sum(int(row[-1]) for row in rows)
+    out.unreadable_lines = sum(int(row[-1] or 0) for row in rows)
     for row in rows:
         bucket = row[0]
         if bucket not in ARMS or not row[1]:
             continue
         out.answers[bucket] = int(row[1])
         out.units[bucket] = int(row[2])
-        values = row[3:-1]
+        values = [v or 0 for v in row[3:-1]]
         for i, metric in enumerate(METRICS):
-            n, total, total_sq = values[3 * i: 3 * i + 3]
-            out.arms[bucket][metric.name] = ArmStats(int(n), float(total or 0.0), float(total_sq or 0.0))
+            n, total, total_sq, sessions, count_sq, session_sq, cross = values[7 * i: 7 * i + 7]
+            out.arms[bucket][metric.name] = ArmStats(int(n), float(total), float(total_sq))
+            out.sessions[bucket][metric.name] = RatioSums(int(sessions), float(n), float(count_sq), float(total),
+                                                          float(session_sq), float(cross))
     return out
 
 
@@ -180,12 +202,20 @@ class MetricComparison:
     control: ArmStats
     treatment: ArmStats
     result: WelchResult | NotEnoughData
+    analysis_unit: str = DEFAULT_UNIT
+    control_sessions: RatioSums = RatioSums(0)
+    treatment_sessions: RatioSums = RatioSums(0)
+    # Variance of the difference per session over per answer: how much treating correlated
+    # answers as independent understates the uncertainty (1 = no clustering effect).
+    design_effect: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "label": self.label, "unit": self.unit,
-                "higher_is_better": self.higher_is_better,
-                "control": {"n": self.control.n, "mean": self.control.mean},
-                "treatment": {"n": self.treatment.n, "mean": self.treatment.mean},
+                "higher_is_better": self.higher_is_better, "analysis_unit": self.analysis_unit,
+                "control": {"n": self.control.n, "sessions": self.control_sessions.n, "mean": self.control.mean},
+                "treatment": {"n": self.treatment.n, "sessions": self.treatment_sessions.n,
+                              "mean": self.treatment.mean},
+                "design_effect": self.design_effect,
                 "result": self.result.to_dict()}
 
 
@@ -211,6 +241,7 @@ class AbReport:
     alpha: float = ALPHA
     unreadable_lines: int = 0
     source: str = ""
+    analysis_unit: str = DEFAULT_UNIT
     generated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def metric(self, name: str) -> MetricComparison:
@@ -218,6 +249,7 @@ class AbReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"generated_at": self.generated_at, "source": self.source, "alpha": self.alpha,
+                "analysis_unit": self.analysis_unit, "analysis_unit_note": unit_note(self.analysis_unit),
                 "answers": self.answers, "units": self.units, "expected_split": self.expected_split,
                 "unreadable_lines": self.unreadable_lines,
                 "metrics": [m.to_dict() for m in self.metrics], "srm": self.srm.to_dict(),
@@ -266,38 +298,78 @@ def compute_verdict(answers: dict[str, int], quality: MetricComparison, main_sha
     need_more = None
     target = TARGET_RELATIVE_EFFECT * abs(q.mean_control)
     if target > 0 and q.mde > target:
-        per_arm = compute_required_per_arm(quality.control, quality.treatment, target)
-        if per_arm is not None:
-            need_more = sum(max(0, per_arm - answers.get(a, 0)) for a in ARMS)
-            text += (f"; a {TARGET_RELATIVE_EFFECT:.0%} quality difference is not yet resolvable "
-                     f"(MDE {q.mde:.3f}): need about {need_more} more answers for that")
+        if q.analysis_unit == "session":
+            sessions_c, sessions_t = quality.control_sessions, quality.treatment_sessions
+            per_arm = compute_required_per_arm(sessions_c, sessions_t, target)
+            if per_arm is not None:
+                more_sessions = max(0, per_arm - sessions_c.n) + max(0, per_arm - sessions_t.n)
+                # Sessions are what the test needs; answers are what a user can count, at the
+                # observed answers per session.
+                per_session = (sessions_c.count + sessions_t.count) / (sessions_c.n + sessions_t.n)
+                need_more = math.ceil(more_sessions * per_session)
+                text += (f"; a {TARGET_RELATIVE_EFFECT:.0%} quality difference is not yet resolvable "
+                         f"(MDE {q.mde:.3f}): need about {need_more} more answers "
+                         f"(about {more_sessions} more sessions) for that")
+        else:
+            per_arm = compute_required_per_arm(quality.control, quality.treatment, target)
+            if per_arm is not None:
+                need_more = sum(max(0, per_arm - answers.get(a, 0)) for a in ARMS)
+                text += (f"; a {TARGET_RELATIVE_EFFECT:.0%} quality difference is not yet resolvable "
+                         f"(MDE {q.mde:.3f}): need about {need_more} more answers for that")
     return Verdict("result", text, need_more=need_more, main_call_saving=saving,
                    main_call_saving_ci=saving_ci, quality_diff=q.diff, quality_diff_ci=q.diff_ci)
 
 
+def unit_note(analysis_unit: str) -> str:
+    """One line saying what the intervals treat as independent observations."""
+    if analysis_unit == "session":
+        return ("unit of analysis: session (buckets are assigned per session; per-answer means as "
+                "ratio metrics, variance by the delta method over sessions)")
+    return ("unit of analysis: answer (every answer treated as independent; intervals are too narrow "
+            "when answers of one session are correlated)")
+
+
+def _design_effect(session: WelchResult | NotEnoughData, answer: WelchResult | NotEnoughData) -> float | None:
+    if isinstance(session, WelchResult) and isinstance(answer, WelchResult) and answer.se > 0:
+        return (session.se / answer.se) ** 2
+    return None
+
+
 def compute_ab_report(aggregates: BucketAggregates, expected_split: dict[str, float], *,
-                      alpha: float = ALPHA) -> AbReport:
-    """Compare control with treatment on every metric, check the split, and state a verdict."""
+                      alpha: float = ALPHA, unit: str = DEFAULT_UNIT) -> AbReport:
+    """Compare control with treatment on every metric, check the split, and state a verdict.
+
+    `unit` "session" (default) compares the per-answer means as session-level ratio metrics
+    (engine.stats.compute_ratio_comparison); "answer" treats every answer as independent (Welch).
+    """
+    if unit not in ANALYSIS_UNITS:
+        raise InputError(f"unit of analysis {unit!r}: choose one of {', '.join(ANALYSIS_UNITS)}")
     metrics = []
     for spec in METRICS:
         control = aggregates.arms["control"][spec.name]
         treatment = aggregates.arms["treatment"][spec.name]
-        result = compute_welch(control, treatment, alpha=alpha, higher_is_better=spec.higher_is_better)
+        sessions_c = aggregates.sessions["control"][spec.name]
+        sessions_t = aggregates.sessions["treatment"][spec.name]
+        per_answer = compute_welch(control, treatment, alpha=alpha, higher_is_better=spec.higher_is_better)
+        per_session = compute_ratio_comparison(sessions_c, sessions_t, alpha=alpha,
+                                               higher_is_better=spec.higher_is_better)
+        result = per_session if unit == "session" else per_answer
         metrics.append(MetricComparison(spec.name, spec.label, spec.unit, spec.higher_is_better,
-                                        control, treatment, result))
+                                        control, treatment, result, unit, sessions_c, sessions_t,
+                                        _design_effect(per_session, per_answer)))
     srm = compute_srm(aggregates.units, expected_split)
     by_name = {m.metric: m for m in metrics}
     verdict = compute_verdict(aggregates.answers, by_name["quality"], by_name["main_share"], srm)
     return AbReport(dict(aggregates.answers), dict(aggregates.units), dict(expected_split), metrics,
-                    srm, verdict, alpha, aggregates.unreadable_lines, aggregates.source)
+                    srm, verdict, alpha, aggregates.unreadable_lines, aggregates.source, unit)
 
 
 def load_ab_report(settings: Settings, *, path: Path | None = None, since: datetime | None = None,
-                   include_golden: bool = False, alpha: float = ALPHA) -> AbReport:
+                   include_golden: bool = False, alpha: float = ALPHA, unit: str = DEFAULT_UNIT) -> AbReport:
     """The A/B report of the provenance log (or another log or archive at `path`)."""
     aggregates = load_bucket_aggregates(path or settings.paths.log, since=since,
                                         include_golden=include_golden)
-    return compute_ab_report(aggregates, load_expected_split(settings), alpha=alpha)
+    return compute_ab_report(aggregates, load_expected_split(settings), alpha=alpha, unit=unit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,9 +391,14 @@ def compute_table_rows(report: AbReport) -> list[dict[str, str]]:
     rows = []
     for m in report.metrics:
         r = m.result
+        if m.analysis_unit == "session":
+            sizes = {arm: f"(n={stats.n}, {sessions.n} sessions)" for arm, stats, sessions in
+                     (("control", m.control, m.control_sessions), ("treatment", m.treatment, m.treatment_sessions))}
+        else:
+            sizes = {"control": f"(n={m.control.n})", "treatment": f"(n={m.treatment.n})"}
         row = {"metric": m.label,
-               "control": f"{format_value(m.control.mean, m.unit)} (n={m.control.n})",
-               "treatment": f"{format_value(m.treatment.mean, m.unit)} (n={m.treatment.n})"}
+               "control": f"{format_value(m.control.mean, m.unit)} {sizes['control']}",
+               "treatment": f"{format_value(m.treatment.mean, m.unit)} {sizes['treatment']}"}
         if isinstance(r, WelchResult):
             row["difference [95% CI]"] = (f"{format_value(r.diff, m.unit, signed=True)} "
                                           f"[{format_value(r.diff_ci[0], m.unit, signed=True)}, "
@@ -348,6 +425,7 @@ def render_ab_report_text(report: AbReport) -> str:
     lines = [f"A/B report  {report.source}",
              f"answers: control {report.answers['control']}, treatment {report.answers['treatment']}; "
              f"sessions: control {report.units['control']}, treatment {report.units['treatment']}",
+             unit_note(report.analysis_unit),
              "",
              "  ".join(h.ljust(widths[h]) for h in headers),
              "  ".join("-" * widths[h] for h in headers)]

@@ -1,6 +1,6 @@
-"""A/B statistics as pure functions of counts, sums and sums of squares: Welch tests with intervals,
-delta-method relative lift, power/MDE, sample-ratio-mismatch check, Bayesian chance to beat, and
-the pass-rate and boundary-drift figures the SLO check shares. Standard library only (math).
+"""A/B statistics as pure functions of counts, sums and sums of squares: Welch tests per answer and
+session-level ratio metrics (delta method) with intervals, relative lift, power/MDE, the
+sample-ratio-mismatch check, chance to beat, and the SLO's pass-rate and boundary-drift figures.
 """
 
 from __future__ import annotations
@@ -249,6 +249,52 @@ class ArmStats:
 
 
 @dataclass(frozen=True)
+class RatioSums:
+    """One arm's per-session sufficient statistics for a ratio metric (answers are clustered in
+    sessions): n sessions with at least one answer; per session x = answers, y = metric sum;
+    `count` = sum x, `count_sq` = sum x^2, `total` = sum y, `total_sq` = sum y^2, `cross` = sum xy.
+    The per-answer mean is total / count; its variance comes from the delta method."""
+
+    n: int
+    count: float = 0.0
+    count_sq: float = 0.0
+    total: float = 0.0
+    total_sq: float = 0.0
+    cross: float = 0.0
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.count if self.count > 0 else None
+
+    @property
+    def variance(self) -> float | None:
+        """Per-session variance of the linearised metric (y - R x) / mean(x), ddof=1, so that the
+        delta-method variance of the ratio R is variance / n. With one answer per session this is
+        the per-answer sample variance. None below two sessions; rounding noise is clamped to 0."""
+        if self.n < 2 or self.count <= 0:
+            return None
+        ratio = self.total / self.count
+        # sum (y - R x)^2; sum (y - R x) is 0 by the definition of R, so this is the centred sum.
+        resid_ss = self.total_sq - 2.0 * ratio * self.cross + ratio * ratio * self.count_sq
+        if resid_ss <= self.total_sq * 1e-12:
+            return 0.0
+        mean_x = self.count / self.n
+        return resid_ss / (self.n - 1) / (mean_x * mean_x)
+
+    @classmethod
+    def of(cls, counts: Any, totals: Any) -> RatioSums:
+        """Sums from per-session answer counts and metric sums (sessions with no answer dropped)."""
+        import numpy as np
+
+        x = np.asarray(counts, dtype=float)
+        y = np.asarray(totals, dtype=float)
+        keep = x > 0
+        x, y = x[keep], y[keep]
+        return cls(int(x.size), float(x.sum()), float((x * x).sum()), float(y.sum()),
+                   float((y * y).sum()), float((x * y).sum()))
+
+
+@dataclass(frozen=True)
 class NotEnoughData:
     """A typed "cannot say yet": why, and about how many more observations would help."""
 
@@ -287,6 +333,9 @@ class WelchResult:
     # is looked at, at the price of a wider interval than the fixed-horizon one.
     seq_diff_ci: tuple[float, float] = (0.0, 0.0)
     seq_p_value: float = 1.0
+    # "answer": every answer is one observation; "session": sessions are the observations (ratio
+    # metric, delta method) and n_control / n_treatment count sessions.
+    analysis_unit: str = "answer"
     enough: bool = True
 
     @property
@@ -312,17 +361,46 @@ def compute_welch(control: ArmStats, treatment: ArmStats, *, alpha: float = ALPH
         if arm.n < 2:
             return NotEnoughData(f"{name} has {arm.n} observation{'s' if arm.n != 1 else ''}; "
                                  "at least 2 per arm are needed", need_more=2 - arm.n)
-    vc, vt = control.variance, treatment.variance
-    mc, mt = control.mean, treatment.mean
+    return _compare(control.n, treatment.n, control.mean, treatment.mean, control.variance,
+                    treatment.variance, alpha=alpha, power=power, higher_is_better=higher_is_better,
+                    analysis_unit="answer")
+
+
+def compute_ratio_comparison(control: RatioSums, treatment: RatioSums, *, alpha: float = ALPHA,
+                             power: float = POWER,
+                             higher_is_better: bool = True) -> WelchResult | NotEnoughData:
+    """Treatment vs control on a per-answer mean when sessions are the randomisation unit.
+
+    Each arm's mean is the ratio R = sum y / sum x over its sessions; its variance is the delta
+    method's (var(y) - 2 R cov(x, y) + R^2 var(x)) / (n mean(x)^2), so correlated answers within a
+    session no longer count as independent evidence. Everything else (Welch-Satterthwaite df over
+    session counts, delta-method lift, MDE, anytime-valid interval) is as in compute_welch, which
+    this equals when every session has exactly one answer. NotEnoughData below two sessions per
+    arm or when every session of both arms has the same mean.
+    """
+    for name, arm in (("control", control), ("treatment", treatment)):
+        if arm.n < 2 or arm.count <= 0:
+            return NotEnoughData(f"{name} has {arm.n} session{'s' if arm.n != 1 else ''}; "
+                                 "at least 2 sessions per arm are needed", need_more=max(1, 2 - arm.n))
+    return _compare(control.n, treatment.n, control.mean, treatment.mean, control.variance,
+                    treatment.variance, alpha=alpha, power=power, higher_is_better=higher_is_better,
+                    analysis_unit="session")
+
+
+def _compare(n_c: int, n_t: int, mc: float | None, mt: float | None, vc: float | None,
+             vt: float | None, *, alpha: float, power: float, higher_is_better: bool,
+             analysis_unit: str) -> WelchResult | NotEnoughData:
+    """The shared test from per-unit means and variances (variance of the mean = v / n)."""
     assert vc is not None and vt is not None and mc is not None and mt is not None
     if not all(math.isfinite(v) for v in (vc, vt, mc, mt)):
         return NotEnoughData("the sums are not finite numbers")
-    sc, st = vc / control.n, vt / treatment.n
+    sc, st = vc / n_c, vt / n_t
     se2 = sc + st
     if se2 <= 0:
-        return NotEnoughData("both arms have zero variance (every value identical): no test possible")
+        what = "every value" if analysis_unit == "answer" else "every session's mean"
+        return NotEnoughData(f"both arms have zero variance ({what} identical): no test possible")
     se = math.sqrt(se2)
-    df = se2 * se2 / ((sc * sc / (control.n - 1) if sc else 0.0) + (st * st / (treatment.n - 1) if st else 0.0))
+    df = se2 * se2 / ((sc * sc / (n_c - 1) if sc else 0.0) + (st * st / (n_t - 1) if st else 0.0))
     diff = mt - mc
     t = diff / se
     p_value = min(1.0, 2.0 * t_sf(abs(t), df))
@@ -335,17 +413,17 @@ def compute_welch(control: ArmStats, treatment: ArmStats, *, alpha: float = ALPH
         lift_ci = (lift - crit * lift_se, lift + crit * lift_se)
     mde = (normal_ppf(1.0 - alpha / 2.0) + normal_ppf(power)) * se
     chance = normal_cdf(t if higher_is_better else -t)
-    seq_half, seq_p = compute_sequential(diff, se, control.n + treatment.n, alpha=alpha)
+    seq_half, seq_p = compute_sequential(diff, se, n_c + n_t, alpha=alpha)
     # The confidence sequence is asymptotic: on tiny samples it can be narrower than the exact
     # Welch interval, so it is never reported narrower (nor its p-value smaller) than that.
     seq_half, seq_p = max(seq_half, crit * se), max(seq_p, p_value)
     return WelchResult(
-        n_control=control.n, n_treatment=treatment.n, mean_control=mc, mean_treatment=mt,
+        n_control=n_c, n_treatment=n_t, mean_control=mc, mean_treatment=mt,
         sd_control=math.sqrt(vc), sd_treatment=math.sqrt(vt), diff=diff,
         diff_ci=(diff - crit * se, diff + crit * se), se=se, df=df, t=t, p_value=p_value,
         lift=lift, lift_ci=lift_ci, mde=mde, mde_relative=(mde / abs(mc)) if mc else None,
         chance_to_beat=chance, higher_is_better=higher_is_better, alpha=alpha,
-        seq_diff_ci=(diff - seq_half, diff + seq_half), seq_p_value=seq_p)
+        seq_diff_ci=(diff - seq_half, diff + seq_half), seq_p_value=seq_p, analysis_unit=analysis_unit)
 
 
 SEQUENTIAL_TUNING_N = 5000  # total sample size at which the sequential interval is tightest
@@ -371,10 +449,11 @@ def compute_sequential(diff: float, se: float, n: int, *, alpha: float = ALPHA,
     return half, (1.0 if log_e <= 0 else math.exp(-log_e))
 
 
-def compute_required_per_arm(control: ArmStats, treatment: ArmStats, effect: float, *,
-                             alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """Observations per arm (equal split) to detect an absolute `effect` with the observed
-    variances; None when the variances are unknown or the effect is not positive."""
+def compute_required_per_arm(control: ArmStats | RatioSums, treatment: ArmStats | RatioSums,
+                             effect: float, *, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """Units per arm (equal split) to detect an absolute `effect` with the observed variances:
+    answers for ArmStats, sessions for RatioSums; None when the variances are unknown or the
+    effect is not positive."""
     vc, vt = control.variance, treatment.variance
     if vc is None or vt is None or effect <= 0 or not math.isfinite(effect):
         return None

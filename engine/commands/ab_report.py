@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine.ab_report import load_ab_report, render_ab_report_text
+from engine.ab_report import ANALYSIS_UNITS, DEFAULT_UNIT, load_ab_report, render_ab_report_text
 from engine.errors import InputError
 from engine.settings import get_settings
 
@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", default=None, help="only answers at or after this UTC ISO-8601 time")
     parser.add_argument("--include-golden", action="store_true",
                         help="count golden-run answers too (they are forced into control)")
+    parser.add_argument("--unit", choices=ANALYSIS_UNITS, default=DEFAULT_UNIT,
+                        help="unit of analysis: session (default; buckets are per session, so answers of one "
+                             "session are not independent) or answer (every answer independent, narrower intervals)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.log is not None and not args.log.exists():
         raise InputError(f"option --log: {args.log} does not exist")
     report = load_ab_report(settings, path=args.log, since=_since(args.since) if args.since else None,
-                            include_golden=args.include_golden)
+                            include_golden=args.include_golden, unit=args.unit)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
     else:

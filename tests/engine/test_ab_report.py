@@ -260,18 +260,30 @@ def test_no_value_in_the_json_is_nan_or_infinite(sim_log, capsys, data_dir):
     walk(report)
 
 
-def test_verdict_states_more_main_calls_with_an_interval_in_the_same_direction():
-    from engine.stats import ArmStats
+@pytest.mark.parametrize("unit", ["session", "answer"])
+def test_verdict_states_more_main_calls_with_an_interval_in_the_same_direction(unit):
+    import numpy as np
 
-    def arms(main_share: float, n: int = 400) -> dict:
-        mains = round(main_share * n)
-        return {"quality": ArmStats(n, 0.8 * n, 0.65 * n), "pass_rate": ArmStats(n, 0.95 * n, 0.95 * n),
-                "latency_ms": ArmStats(n, 5000.0 * n, 2.6e7 * n), "main_share": ArmStats(n, mains, mains)}
+    from engine.stats import ArmStats, RatioSums
 
-    aggregates = ab_report.BucketAggregates({"control": arms(0.5), "treatment": arms(0.6)},
-                                            {"control": 100, "treatment": 100}, {"control": 400, "treatment": 400})
-    report = ab_report.compute_ab_report(aggregates, {"control": 0.5, "treatment": 0.5})
+    def arm(main_share: float, sessions: int = 100, per_session: int = 4) -> tuple[dict, dict]:
+        """Per-answer values of one arm, in sessions of `per_session` answers, and their sums."""
+        n = sessions * per_session
+        rng = np.random.default_rng(round(main_share * 100))
+        values = {"quality": rng.normal(0.8, 0.1, n), "pass_rate": (np.arange(n) % 20 != 0).astype(float),
+                  "latency_ms": rng.normal(5000.0, 400.0, n),
+                  "main_share": (np.arange(n) < round(main_share * n)).astype(float)}
+        counts = np.full(sessions, per_session)
+        return ({k: ArmStats.of(v) for k, v in values.items()},
+                {k: RatioSums.of(counts, v.reshape(sessions, per_session).sum(1)) for k, v in values.items()})
+
+    (control, control_s), (treatment, treatment_s) = arm(0.5), arm(0.6)
+    aggregates = ab_report.BucketAggregates({"control": control, "treatment": treatment},
+                                            {"control": 100, "treatment": 100}, {"control": 400, "treatment": 400},
+                                            sessions={"control": control_s, "treatment": treatment_s})
+    report = ab_report.compute_ab_report(aggregates, {"control": 0.5, "treatment": 0.5}, unit=unit)
     verdict = report.verdict
+    assert report.analysis_unit == unit and report.metric("main_share").result.analysis_unit == unit
     assert verdict.kind == "result" and verdict.main_call_saving == pytest.approx(-0.2)
     lift_low, lift_high = report.metric("main_share").result.lift_ci
     assert f"uses 20.0 % more main-model calls [95 % CI {lift_low * 100:+.1f} %, {lift_high * 100:+.1f} %]" \
