@@ -3,23 +3,26 @@
 Model `router` runs the closed loop (bucket by `user` or X-Session-Id, route, answer, quality,
 provenance); naming the main or embedder model forces that route (still logged). The recipe is the
 explicit one (metadata.recipe_id / X-AIOS-Recipe) or the bandit's choice for (assistant, category).
+`stream: true` relays the model's deltas as they arrive (engine.api.ask_stream).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
+
+import anyio
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from engine.api import AskResult, ask
+from engine.api import AskResult, AskStream, ask, ask_stream
 from engine.errors import InputError
 from engine.gateway.errors import PROVIDER_STATUS, error_response
+from engine.logging_setup import redact
 from engine.recipes import compute_local_transform
 
 router = APIRouter(tags=["OpenAI-compatible"])
@@ -27,7 +30,6 @@ router = APIRouter(tags=["OpenAI-compatible"])
 ROUTER_MODEL = "router"
 DEFAULT_ASSISTANT = "chatgpt"
 DEFAULT_CATEGORY = "general"
-WORDS_PER_CHUNK = 4
 
 
 class ContentPart(BaseModel):
@@ -100,7 +102,7 @@ def _aios_fields(result: AskResult, selection: dict[str, Any], requested: str) -
             "recipe_id": result.recipe_id, **selection}
 
 
-def _headers(result: AskResult) -> dict[str, str]:
+def _headers(result: AskResult | AskStream) -> dict[str, str]:
     headers = {"x-aios-route": result.route, "x-aios-bucket": result.bucket,
                "x-aios-message-id": result.message_id, "x-aios-session-id": result.session_id,
                "x-aios-simulated": "true" if result.simulated else "false"}
@@ -109,27 +111,53 @@ def _headers(result: AskResult) -> dict[str, str]:
     return headers
 
 
-def _chunks(text: str) -> Iterator[str]:
-    words = re.findall(r"\S+\s*", text)
-    for start in range(0, len(words), WORDS_PER_CHUNK):
-        yield "".join(words[start:start + WORDS_PER_CHUNK])
-
-
 def _sse(data: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
 
 
-def _stream(result: AskResult, aios: dict[str, Any], include_usage: bool) -> Iterator[bytes]:
-    base = {"id": f"chatcmpl-{result.message_id}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": result.source}
-    yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                     "finish_reason": None}]})
-    for piece in _chunks(result.answer):
-        yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-    yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "aios": aios})
-    if include_usage:
-        yield _sse({**base, "choices": [], "usage": _usage(result)})
-    yield b"data: [DONE]\n\n"
+DONE = b"data: [DONE]\n\n"
+
+
+async def _live_stream(stream: AskStream, deltas: Iterator[str], first: str | None,
+                       aios: Callable[[AskResult], dict], include_usage: bool,
+                       mask: Callable[[str], str]) -> AsyncIterator[bytes]:
+    """SSE chunks of a streamed answer as the model writes it; the `aios` object and usage at the end.
+
+    Each next delta is awaited in a worker thread. If the client goes away, Starlette cancels this
+    generator: `finally` closes the stream, so the loop logs the partial answer (CLIENT_DISCONNECTED).
+    """
+    base = {"id": f"chatcmpl-{stream.message_id}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": stream.model}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
+
+    finished = False
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        delta = first
+        while delta is not None:
+            yield chunk({"content": delta})
+            delta = await anyio.to_thread.run_sync(next, deltas, None)
+        finished = True
+        result = stream.result
+        if result.error_code:
+            # Headers are out: the failure goes in the stream, as OpenAI's API does it.
+            yield _sse({"error": {"code": result.error_code, "type": "server_error",
+                                  "message": mask(result.error_message or result.error_code),
+                                  "message_id": result.message_id, "route": result.route,
+                                  "bucket": result.bucket}})
+            yield DONE
+            return
+        yield chunk({}, "stop", aios=aios(result))
+        if include_usage:
+            yield _sse({**base, "choices": [], "usage": _usage(result)})
+        yield DONE
+    finally:
+        if not finished:
+            # Shielded: this runs while the request is being cancelled, and the log must get the event.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(stream.close)
 
 
 def _usage(result: AskResult) -> dict[str, int]:
@@ -176,23 +204,51 @@ def chat_completions(request: Request, body: ChatRequest,
         recipe_system, question = compute_local_transform(recipe, question)
         system_prompt = "\n\n".join(p for p in (recipe_system, client_system) if p)
 
-    result = ask(question, meta.get("trait", "general"), session_id, origin="gateway", route=route,
-                 system_prompt=system_prompt, recipe_id=recipe.id if recipe else None,
-                 settings=gateway.settings)
-    headers = _headers(result)
-    aios = _aios_fields(result, selection, body.model)
-    if result.error_code:
-        status = PROVIDER_STATUS.get(result.error_code, 502)
-        return error_response(request, status, result.error_code,
-                              result.error_message or result.error_code, headers=headers, log_event=False,
-                              message_id=result.message_id, route=result.route, bucket=result.bucket)
+    trait = meta.get("trait", "general")
+    recipe_used = recipe.id if recipe else None
     if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_stream(result, aios, include_usage), media_type="text/event-stream",
-                                 headers={**headers, "cache-control": "no-cache"})
+        return _stream_response(request, gateway, body, question, trait, session_id, route, system_prompt,
+                                recipe_used, selection)
+    result = ask(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
+                 recipe_id=recipe_used, settings=gateway.settings)
+    headers = _headers(result)
+    if result.error_code:
+        return _provider_error(request, result, headers)
     return JSONResponse({
         "id": f"chatcmpl-{result.message_id}", "object": "chat.completion", "created": int(time.time()),
         "model": result.source,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer},
                      "finish_reason": "stop", "logprobs": None}],
-        "usage": _usage(result), "aios": aios}, headers=headers)
+        "usage": _usage(result), "aios": _aios_fields(result, selection, body.model)}, headers=headers)
+
+
+def _provider_error(request: Request, result: AskResult, headers: dict[str, str]) -> JSONResponse:
+    # The failed answer is already in the log as a response event with its error_code.
+    status = PROVIDER_STATUS.get(result.error_code, 502)
+    return error_response(request, status, result.error_code, result.error_message or result.error_code,
+                          headers=headers, log_event=False, message_id=result.message_id,
+                          route=result.route, bucket=result.bucket)
+
+
+def _stream_response(request: Request, gateway, body: ChatRequest, question: str, trait: str,
+                     session_id: str | None, route: str | None, system_prompt: str | None,
+                     recipe_id: str | None, selection: dict[str, Any]) -> JSONResponse | StreamingResponse:
+    """Wait for the first delta (in this worker thread): a failure before it is a JSON error with a
+    5xx status; after it, headers go out and the rest streams as it arrives."""
+    stream = ask_stream(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
+                        recipe_id=recipe_id, settings=gateway.settings)
+    headers = _headers(stream)
+    deltas = iter(stream)
+    try:
+        first = next(deltas, None)
+    except BaseException:
+        stream.close()
+        raise
+    if first is None and stream.result is not None and stream.result.error_code:
+        return _provider_error(request, stream.result, headers)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    settings = gateway.settings
+    return StreamingResponse(
+        _live_stream(stream, deltas, first, lambda result: _aios_fields(result, selection, body.model),
+                     include_usage, lambda text: redact(text, settings)),
+        media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"})
