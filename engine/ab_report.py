@@ -130,11 +130,11 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
     for metric in METRICS:
         v, m = _METRIC_SQL[metric.name], metric.name
         per_session += [f"count({v}) FILTER (WHERE keep) AS {m}_x",
-                        f"coalesce(sum({v}) FILTER (WHERE keep), 0) AS {m}_y",
-                        f"coalesce(sum({v} * {v}) FILTER (WHERE keep), 0) AS {m}_yy"]
-        per_bucket += [f"sum({m}_x)", f"sum({m}_y)", f"sum({m}_yy)",  # per answer
+                        f"coalesce(fsum({v}) FILTER (WHERE keep), 0) AS {m}_y",
+                        f"coalesce(fsum({v} * {v}) FILTER (WHERE keep), 0) AS {m}_yy"]
+        per_bucket += [f"sum({m}_x)", f"fsum({m}_y)", f"fsum({m}_yy)",  # per answer
                        f"count(*) FILTER (WHERE {m}_x > 0)", f"sum({m}_x * {m}_x)",
-                       f"sum({m}_y * {m}_y)", f"sum({m}_x * {m}_y)"]  # per session
+                       f"fsum({m}_y * {m}_y)", f"fsum({m}_x * {m}_y)"]  # per session
     sql = f"""
         WITH typed AS (
             SELECT coalesce(event_type, 'response') AS event_type, bucket, route, origin,

@@ -57,22 +57,34 @@ def mean(values) -> float:
     return sum(values) / len(values)
 
 
+DIRECT = {
+    "quality": lambda e: e["quality"],
+    "pass_rate": lambda e: 1.0 if e["source"] != "unknown" and e["error_code"] is None and e["quality"] >= 0.5 else 0.0,
+    "latency_ms": lambda e: e["latency_ms"],
+    "main_share": lambda e: 1.0 if e["route"] == "main" else 0.0,
+}
+
+
+def session_sums(events: list[dict], value) -> tuple[list[int], list[float]]:
+    """Answers and metric sums per session, measured directly from the events."""
+    counts: dict[str, int] = {}
+    sums: dict[str, float] = {}
+    for e in events:
+        counts[e["session_id"]] = counts.get(e["session_id"], 0) + 1
+        sums[e["session_id"]] = sums.get(e["session_id"], 0.0) + value(e)
+    return [counts[k] for k in counts], [sums[k] for k in counts]
+
+
 def test_report_on_simulator_traffic_contains_the_directly_measured_differences(sim_log, capsys, data_dir):
     write_log(get_settings().paths.log, sim_log)
     report = run_json(capsys)
     arms = by_bucket(sim_log)
+    assert report["analysis_unit"] == "session" and "session" in report["analysis_unit_note"]
     assert report["answers"] == {"control": len(arms["control"]), "treatment": len(arms["treatment"])}
     assert report["units"] == {b: len({e["session_id"] for e in arms[b]}) for b in arms}
     metrics = {m["metric"]: m["result"] for m in report["metrics"]}
 
-    direct = {
-        "quality": lambda e: e["quality"],
-        "latency_ms": lambda e: e["latency_ms"],
-        "main_share": lambda e: 1.0 if e["route"] == "main" else 0.0,
-        "pass_rate": lambda e: 1.0 if e["source"] != "unknown" and e["error_code"] is None
-        and e["quality"] >= 0.5 else 0.0,
-    }
-    for name, value in direct.items():
+    for name, value in DIRECT.items():
         control = mean(value(e) for e in arms["control"])
         treatment = mean(value(e) for e in arms["treatment"])
         result = metrics[name]
@@ -84,8 +96,8 @@ def test_report_on_simulator_traffic_contains_the_directly_measured_differences(
         assert result["lift_ci"][0] <= lift <= result["lift_ci"][1]
         assert 0 <= result["p_value"] <= 1 and result["mde"] > 0
 
-    share_c = mean(direct["main_share"](e) for e in arms["control"])
-    share_t = mean(direct["main_share"](e) for e in arms["treatment"])
+    share_c = mean(DIRECT["main_share"](e) for e in arms["control"])
+    share_t = mean(DIRECT["main_share"](e) for e in arms["treatment"])
     verdict = report["verdict"]
     assert verdict["kind"] == "result"
     assert verdict["main_call_saving"] == pytest.approx(1 - share_t / share_c)
@@ -94,6 +106,54 @@ def test_report_on_simulator_traffic_contains_the_directly_measured_differences(
     assert f"{abs(1 - share_t / share_c) * 100:.1f} %" in verdict["text"]
     assert "quality difference of" in verdict["text"]
     assert report["srm"]["checked"] is True and report["srm"]["alert"] is False
+
+
+def test_the_duckdb_pass_gives_the_per_session_and_per_answer_sums_of_the_events(sim_log, data_dir):
+    from engine.stats import ArmStats, RatioSums
+
+    log = data_dir / "sim.ndjson"
+    write_log(log, sim_log)
+    aggregates = ab_report.load_bucket_aggregates(log)
+    arms = by_bucket(sim_log)
+    assert max(session_sums(arms["control"], DIRECT["quality"])[0]) > 1  # the simulator's sessions have several answers
+    for bucket, events in arms.items():
+        for name, value in DIRECT.items():
+            expected = RatioSums.of(*session_sums(events, value))
+            got = aggregates.sessions[bucket][name]
+            assert (got.n, got.count, got.count_sq) == (expected.n, expected.count, expected.count_sq)
+            for field in ("total", "total_sq", "cross"):
+                assert getattr(got, field) == pytest.approx(getattr(expected, field), rel=1e-12), (bucket, name, field)
+            per_answer = ArmStats.of([value(e) for e in events])
+            assert aggregates.arms[bucket][name].n == per_answer.n
+            assert aggregates.arms[bucket][name].total_sq == pytest.approx(per_answer.total_sq, rel=1e-12)
+
+
+def test_unit_flag_switches_between_session_and_answer_figures(sim_log, capsys, data_dir):
+    from engine.stats import ArmStats, RatioSums, compute_ratio_comparison, compute_welch
+
+    write_log(get_settings().paths.log, sim_log)
+    arms = by_bucket(sim_log)
+    by_session = {m["metric"]: m for m in run_json(capsys)["metrics"]}
+    answer_report = run_json(capsys, "--unit", "answer")
+    assert answer_report["analysis_unit"] == "answer"
+    by_answer = {m["metric"]: m for m in answer_report["metrics"]}
+    for name, value in DIRECT.items():
+        welch = compute_welch(*(ArmStats.of([value(e) for e in arms[b]]) for b in ("control", "treatment")))
+        ratio = compute_ratio_comparison(*(RatioSums.of(*session_sums(arms[b], value)) for b in ("control", "treatment")))
+        session, answer = by_session[name], by_answer[name]
+        assert session["analysis_unit"] == session["result"]["analysis_unit"] == "session"
+        assert answer["result"]["analysis_unit"] == "answer"
+        assert session["result"]["n_control"] == ratio.n_control == len({e["session_id"] for e in arms["control"]})
+        assert answer["result"]["n_control"] == len(arms["control"])
+        assert session["result"]["diff"] == pytest.approx(answer["result"]["diff"], rel=1e-9, abs=1e-12)
+        for key in ("se", "df", "p_value"):
+            assert session["result"][key] == pytest.approx(getattr(ratio, key), rel=1e-9), (name, key)
+            assert answer["result"][key] == pytest.approx(getattr(welch, key), rel=1e-9), (name, key)
+        assert session["design_effect"] == pytest.approx((ratio.se / welch.se) ** 2, rel=1e-9)
+    assert main(["ab-report"]) == 0
+    assert "unit of analysis: session" in capsys.readouterr().out
+    assert main(["ab-report", "--unit", "answer"]) == 0
+    assert "unit of analysis: answer" in capsys.readouterr().out
 
 
 def test_srm_alerts_on_a_log_where_one_buckets_sessions_were_thinned(sim_log, capsys, data_dir):

@@ -205,3 +205,104 @@ def test_peeking_keeps_the_sequential_false_positive_rate_within_alpha():
         seq_hits |= np.array([stats.compute_sequential(d, s, 2 * n)[1] < 0.05 for d, s in zip(diff, se)])
     assert fixed_hits.mean() > 0.15  # peeking inflates the fixed-horizon error several-fold
     assert seq_hits.mean() <= 0.05
+
+
+# ---------------------------------------------------------------------------------------------
+# Session-level ratio metrics (the delta method).
+
+def clustered(seed: int, sessions: int, mean: float, *, between_sd: float = 0.1, within_sd: float = 0.05,
+              max_answers: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Answers in sessions with a per-session random effect: (answers per session, per-session
+    metric sums, per-answer values)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, max_answers + 1, sessions)
+    effects = rng.normal(0.0, between_sd, sessions)
+    values = mean + np.repeat(effects, counts) + rng.normal(0.0, within_sd, counts.sum())
+    sums = np.add.reduceat(values, np.concatenate([[0], np.cumsum(counts)[:-1]]))
+    return counts, sums, values
+
+
+@pytest.mark.parametrize("name", ["tiny_2_vs_3", "unbalanced_3_vs_2000", "medium_40_vs_60", "binary_share_main",
+                                  "latency_ms", "control_constant", "large_20000_each"])
+def test_ratio_comparison_with_one_answer_per_session_is_the_welch_result(name):
+    control, treatment = CASES[name]
+    welch = stats.compute_welch(stats.ArmStats.of(control), stats.ArmStats.of(treatment))
+    ratio = stats.compute_ratio_comparison(stats.RatioSums.of(np.ones(control.size), control),
+                                           stats.RatioSums.of(np.ones(treatment.size), treatment))
+    assert isinstance(ratio, stats.WelchResult) and ratio.analysis_unit == "session"
+    assert welch.analysis_unit == "answer"
+    for key, value in welch.to_dict().items():
+        if key == "analysis_unit":
+            continue
+        other = ratio.to_dict()[key]
+        if isinstance(value, (tuple, list)):
+            assert all(close(a, b, 1e-8) for a, b in zip(other, value)), key
+        elif isinstance(value, float):
+            assert close(other, value, 1e-8), (key, other, value)
+        else:
+            assert other == value, key
+
+
+def test_ratio_variance_matches_the_delta_method_and_a_cluster_bootstrap():
+    counts, sums, _ = clustered(30, 150, 0.7)
+    arm = stats.RatioSums.of(counts, sums)
+    # Closed form, computed independently: gradient of mean(y) / mean(x) times the covariance
+    # matrix of the per-session (x, y) means.
+    x, y = counts.astype(float), sums
+    cov = np.cov(np.vstack([x, y]), ddof=1) / x.size
+    gradient = np.array([-y.mean() / x.mean() ** 2, 1.0 / x.mean()])
+    delta_var = gradient @ cov @ gradient
+    assert close(arm.mean, y.sum() / x.sum(), 1e-12)
+    assert close(arm.variance / arm.n, delta_var, 1e-9)
+    # Cluster bootstrap: resample whole sessions with replacement.
+    rng = np.random.default_rng(31)
+    weights = rng.multinomial(x.size, np.full(x.size, 1.0 / x.size), size=4000)
+    boot = (weights @ y) / (weights @ x)
+    assert abs(math.sqrt(arm.variance / arm.n) / boot.std(ddof=1) - 1.0) < 0.05
+
+    # And the comparison's standard error and interval follow from the two arms' variances.
+    other = stats.RatioSums.of(*clustered(32, 120, 0.72)[:2])
+    result = stats.compute_ratio_comparison(arm, other)
+    se = math.sqrt(arm.variance / arm.n + other.variance / other.n)
+    assert close(result.se, se, 1e-12) and close(result.diff, other.mean - arm.mean, 1e-12)
+    df = se**4 / ((arm.variance / arm.n) ** 2 / (arm.n - 1) + (other.variance / other.n) ** 2 / (other.n - 1))
+    assert close(result.df, df, 1e-9)
+    assert close(result.diff_ci[1] - result.diff, ss.t.ppf(0.975, df) * se)
+    assert close(result.p_value, 2 * ss.t.sf(abs(result.diff / se), df))
+
+
+def test_correlated_answers_under_cover_per_answer_but_not_per_session():
+    """200 A/A experiments whose answers share a per-session effect: treating answers as
+    independent finds a 'significant' difference far more often than 5 %; the session-level
+    ratio comparison stays close to the nominal 5 %."""
+    experiments, per_answer_hits, per_session_hits = 200, 0, 0
+    for i in range(experiments):
+        control = clustered(1000 + 2 * i, 60, 0.7)
+        treatment = clustered(1001 + 2 * i, 60, 0.7)
+        answer = stats.compute_welch(stats.ArmStats.of(control[2]), stats.ArmStats.of(treatment[2]))
+        session = stats.compute_ratio_comparison(stats.RatioSums.of(*control[:2]), stats.RatioSums.of(*treatment[:2]))
+        assert close(answer.diff, session.diff, 1e-9)  # same point estimate, different uncertainty
+        per_answer_hits += answer.diff_ci[0] > 0 or answer.diff_ci[1] < 0
+        per_session_hits += session.diff_ci[0] > 0 or session.diff_ci[1] < 0
+    assert per_answer_hits / experiments > 0.25
+    assert 0.01 <= per_session_hits / experiments <= 0.09
+
+
+@pytest.mark.parametrize("control,treatment,reason", [
+    (stats.RatioSums(0), stats.RatioSums(0), "control has 0 sessions"),
+    (stats.RatioSums.of([5], [4.0]), stats.RatioSums.of([1, 2], [0.5, 1.2]), "control has 1 session;"),
+    (stats.RatioSums.of([1, 2], [0.5, 1.2]), stats.RatioSums.of([0, 0], [0, 0]), "treatment has 0 sessions"),
+    (stats.RatioSums.of([1, 3, 2], [0.8, 2.4, 1.6]), stats.RatioSums.of([4, 4], [3.2, 3.2]), "zero variance"),
+])
+def test_ratio_comparison_with_too_few_sessions_gives_not_enough_data(control, treatment, reason):
+    result = stats.compute_ratio_comparison(control, treatment)
+    assert isinstance(result, stats.NotEnoughData) and reason in result.reason
+    assert "nan" not in str(result.to_dict()).lower()
+
+
+def test_required_sessions_use_the_delta_method_variance():
+    control = stats.RatioSums.of(*clustered(40, 80, 0.7)[:2])
+    treatment = stats.RatioSums.of(*clustered(41, 80, 0.7)[:2])
+    z = ss.norm.ppf(0.975) + ss.norm.ppf(0.8)
+    n = stats.compute_required_per_arm(control, treatment, 0.02)
+    assert n == math.ceil(z * z * (control.variance + treatment.variance) / 0.02**2)
