@@ -52,6 +52,11 @@ def srm() -> SrmResult:
     return _cached_report(_log_key(settings.paths.log), _log_key(settings.paths.adaptive_state), None).srm
 
 
+def unit_note(current: AbReport) -> str:
+    """Which unit the intervals treat as independent (session by default), in one line."""
+    return ab_report.unit_note(current.analysis_unit)
+
+
 def table(current: AbReport) -> pd.DataFrame:
     """The comparison table, cell for cell as `python -m engine ab-report` prints it."""
     return pd.DataFrame(ab_report.compute_table_rows(current))

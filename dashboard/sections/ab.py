@@ -60,6 +60,7 @@ def render_ab_table(report: AbReport, table: pd.DataFrame) -> None:
                f"{fmt_count(report.answers['treatment'])}; sessions: control {fmt_count(report.units['control'])}, "
                f"treatment {fmt_count(report.units['treatment'])}. Welch tests, 95 % intervals, relative lift by "
                "the delta method; the sidebar's time window applies (not its bucket, trait or route filters).")
+    st.caption(services_stats.unit_note(report).capitalize() + ".")
     render_verdict(report)
     st.dataframe(table, hide_index=True, key="ab_table")
     if not report.srm.alert:

@@ -44,19 +44,25 @@ def fresh_registry():
 
 
 def write_loop_log(path: Path, n: int = 160, *, broken: bool = False, drop_treatment: float = 0.0,
-                   seed: int = 5) -> Path:
+                   seed: int = 5, per_session: int = 1) -> Path:
     """Responses (the dashboard fixture's), each with the hypothesis events the registry gives it,
-    one session per response; `drop_treatment` thins out that share of treatment sessions."""
+    `per_session` consecutive responses of one bucket per session (1 by default); `drop_treatment`
+    thins out that share of treatment sessions."""
     if broken:
         hyp.register_hypothesis(Explodes)
         hyp.register_hypothesis(Garbage)
         hyp.reset_hypothesis_registry()
     rng, thin = random.Random(seed), random.Random(seed + 1)
     settings = get_settings()
+    open_sessions: dict[str, tuple[str, int]] = {}  # bucket -> (its open session, answers in it)
     with EventSink(path) as sink:
         for i in range(n):
             event = response(i, rng)
-            event.session_id = f"session{i}"
+            session_id, answers = open_sessions.get(event.bucket, ("", per_session))
+            if answers >= per_session:
+                session_id, answers = f"session{i}", 0
+            open_sessions[event.bucket] = (session_id, answers + 1)
+            event.session_id = session_id
             if event.bucket == "treatment" and thin.random() < drop_treatment:
                 continue
             sink.append([event, *hyp.evaluate_hypotheses(event, settings)])
@@ -93,6 +99,10 @@ def test_ab_table_and_verdict_equal_the_engine_report(log_path):
     cell = shown.loc[0, "difference [95% CI]"]
     assert cell == f"{quality.diff:+.3f} [{quality.diff_ci[0]:+.3f}, {quality.diff_ci[1]:+.3f}]"
     assert f"control {report.answers['control']}" in texts(at)
+    # The unit of analysis is named on the page: sessions by default, as in the engine's report.
+    assert report.analysis_unit == "session"
+    assert ab_report.unit_note("session").capitalize() in texts(at)
+    assert f"{report.metric('quality').control_sessions.n} sessions)" in shown.loc[0, "control"]
     assert "nan" not in shown.to_string().lower()
 
 
@@ -155,3 +165,18 @@ def test_without_data_the_section_says_not_enough_data(no_data_log):
     page = texts(at)
     assert "not enough data yet: need about 60 more answers" in page
     assert "nan" not in ab_table(at).to_string().lower()
+
+
+def test_ab_table_uses_sessions_as_the_unit_when_sessions_have_several_answers(log_path):
+    write_loop_log(log_path, n=240, per_session=4)
+    at = open_page("hypotheses")
+    by_session = ab_report.load_ab_report(get_settings())
+    by_answer = ab_report.load_ab_report(get_settings(), unit="answer")
+    shown = ab_table(at).reset_index(drop=True)
+    pd.testing.assert_frame_equal(shown, pd.DataFrame(ab_report.compute_table_rows(by_session)), check_dtype=False)
+    quality = by_session.metric("quality")
+    assert quality.result.analysis_unit == "session" and quality.result.n_control == 30  # 120 answers, 4 each
+    assert shown.loc[0, "control"].endswith(f"(n={quality.control.n}, 30 sessions)")
+    assert shown.loc[0, "difference [95% CI]"] != pd.DataFrame(
+        ab_report.compute_table_rows(by_answer)).loc[0, "difference [95% CI]"]
+    assert ab_report.unit_note("session").capitalize() in texts(at)
