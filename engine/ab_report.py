@@ -125,7 +125,7 @@ def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
         params.append(since)
     keep = " AND ".join(conditions)
 
-    per_session = [f"count(*) FILTER (WHERE keep) AS n_all"]
+    per_session = ["count(*) FILTER (WHERE keep) AS n_all"]
     per_bucket = ["sum(n_all)", "count(*) FILTER (WHERE n_all > 0)"]
     for metric in METRICS:
         v, m = _METRIC_SQL[metric.name], metric.name

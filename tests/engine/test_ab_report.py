@@ -137,9 +137,10 @@ def test_unit_flag_switches_between_session_and_answer_figures(sim_log, capsys, 
     answer_report = run_json(capsys, "--unit", "answer")
     assert answer_report["analysis_unit"] == "answer"
     by_answer = {m["metric"]: m for m in answer_report["metrics"]}
+    pair = ("control", "treatment")
     for name, value in DIRECT.items():
-        welch = compute_welch(*(ArmStats.of([value(e) for e in arms[b]]) for b in ("control", "treatment")))
-        ratio = compute_ratio_comparison(*(RatioSums.of(*session_sums(arms[b], value)) for b in ("control", "treatment")))
+        welch = compute_welch(*(ArmStats.of([value(e) for e in arms[b]]) for b in pair))
+        ratio = compute_ratio_comparison(*(RatioSums.of(*session_sums(arms[b], value)) for b in pair))
         session, answer = by_session[name], by_answer[name]
         assert session["analysis_unit"] == session["result"]["analysis_unit"] == "session"
         assert answer["result"]["analysis_unit"] == "answer"
