@@ -26,7 +26,7 @@ from engine.quality import score_answer
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState, Observation, step
 from engine.routing.bucketing import BUCKETS, assign_bucket
 from engine.routing.routers import ROUTES, check_trait, get_router
-from engine.routing.state import load_state, reset_state, save_state, state_lock
+from engine.routing.state import StateCache, reset_state, state_lock
 from engine.settings import Settings, load_model_config
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class Engine:
         self.sink = sink or EventSink(settings.paths.log)
         self.router = get_router(settings.aios_router)
         self.state_path = settings.paths.adaptive_state
+        self.states = StateCache(self.state_path, settings.aios_experiment_seed, self.config)
         self.hypotheses = _hypotheses_fn()
         self._sim: Engine | None = None
         self._sim_lock = threading.Lock()
@@ -105,8 +106,8 @@ class Engine:
             return self._sim
 
     def load_state(self) -> AdaptiveState:
-        # The file is replaced atomically, so an unlocked read sees a whole state.
-        return load_state(self.state_path, self.settings.aios_experiment_seed, self.config)
+        """The current adaptive state (the caller's own copy)."""
+        return self.states.load().clone()
 
     def reset_state(self):
         return reset_state(self.state_path)
@@ -151,7 +152,8 @@ class Engine:
         assigned, bucket_value = assign_bucket(self.settings.aios_experiment_seed, session_id,
                                                self.config.control_bucket_pct, HASH_VERSION)
         bucket = bucket or assigned
-        boundary = self.load_state().boundary_for(bucket, enabled)
+        # The file is replaced atomically, so an unlocked read sees a whole state; read-only here.
+        boundary = self.states.load().boundary_for(bucket, enabled)
         decision = self.router.decide(question, trait, boundary)
         chosen = route or decision.route
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
@@ -218,10 +220,9 @@ class Engine:
                                   quality=event.quality, latency_ms=event.latency_ms,
                                   answered=event.error_code is None)
         with state_lock(self.state_path):
-            state = load_state(self.state_path, self.settings.aios_experiment_seed, self.config)
-            new_state, adaptation = step(state, observation, adaptive_enabled=self.adaptive_enabled,
-                                         now=event.ts)
-            save_state(self.state_path, new_state)
+            new_state, adaptation = step(self.states.load(), observation,
+                                         adaptive_enabled=self.adaptive_enabled, now=event.ts)
+            self.states.save(new_state)
             if adaptation is not None:
                 batch.append(AdaptationEvent(
                     message_id=event.message_id, session_id=event.session_id, run_id=event.run_id,
