@@ -1,7 +1,10 @@
 """Gateway latency on loopback: /choose under 20 concurrent clients, and chat completions through
-the gateway over a zero-latency fake OpenAI upstream compared with calling that upstream directly.
+the gateway over a zero-latency fake OpenAI upstream compared with calling that upstream directly;
+then streamed chats over an upstream writing a word every --chunk-ms: time to the first text chunk
+vs the whole answer, through the gateway and directly.
 
     .venv/bin/python bench/bench_gateway.py [--choose 2000] [--clients 20] [--chats 1000] [--workers 1]
+                                            [--streams 20] [--chunk-ms 10]
 
 Starts `python -m engine serve` as a subprocess on a free port with a temporary AIOS_DATA_DIR,
 BANDIT_ENABLED=1 and AIOS_PROVIDER=openai pointing at tests/support/fake_openai.py's server, so the
@@ -137,6 +140,33 @@ def loop_in_process(upstream: str, total: int) -> tuple[list[float], int, float]
     return latencies, errors, wall
 
 
+def has_text(line: str) -> bool:
+    """Is this SSE line a chunk with answer text (not the role chunk, usage or [DONE])?"""
+    if not line.startswith("data: {"):
+        return False
+    choices = json.loads(line[len("data: "):]).get("choices") or [{}]
+    return bool((choices[0].get("delta") or {}).get("content"))
+
+
+def stream_timings(url: str, body: dict, n: int) -> tuple[list[float], list[float], int]:
+    """POST a streamed chat `n` times; (ms to the first non-empty text chunk, ms to the end, errors)."""
+    first_ms, total_ms, errors = [], [], 0
+    with httpx.Client(timeout=60) as client:
+        for _ in range(n):
+            started = time.perf_counter()
+            first = None
+            with client.stream("POST", url, json={**body, "stream": True}) as response:
+                for line in response.iter_lines():
+                    if first is None and has_text(line):
+                        first = (time.perf_counter() - started) * 1000
+            if response.status_code != 200 or first is None:
+                errors += 1
+                continue
+            first_ms.append(first)
+            total_ms.append((time.perf_counter() - started) * 1000)
+    return first_ms, total_ms, errors
+
+
 def row(name: str, latencies: list[float], errors: int, wall: float) -> str:
     return (f"{name:<34}{len(latencies):>7}{errors:>7}{percentile(latencies, 50):>9.2f}"
             f"{percentile(latencies, 99):>9.2f}{len(latencies) / wall:>9.0f}")
@@ -149,10 +179,14 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--chat-clients", type=int, default=1, help="concurrency of the chat comparison")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--streams", type=int, default=20, help="streamed chats per path")
+    parser.add_argument("--chunk-ms", type=float, default=10.0,
+                        help="the upstream's pause between streamed words (plain answers are immediate)")
     args = parser.parse_args()
 
     chat_body = {"model": "router", "messages": [{"role": "user", "content": QUESTION}], "user": "bench"}
-    with tempfile.TemporaryDirectory() as data_dir, FakeOpenAIServer(models=["fake-7b"], reply=REPLY) as fake:
+    with tempfile.TemporaryDirectory() as data_dir, \
+            FakeOpenAIServer(models=["fake-7b"], reply=REPLY, chunk_delay_s=args.chunk_ms / 1000) as fake:
         proc, base = start_gateway(data_dir, fake.chat_url, args.workers)
         try:
             # Warm-up: connection pools, first-import costs, SQLite and log files created.
@@ -169,6 +203,10 @@ def main() -> int:
                                                     args.chats, args.chat_clients)),
                 ("loop in-process (engine.api.ask)", *loop_in_process(fake.chat_url, args.chats)),
             ]
+            direct_body = {"model": "fake-7b", "messages": chat_body["messages"]}
+            streams = [("stream upstream directly", *stream_timings(fake.chat_url, direct_body, args.streams)),
+                       ("stream via gateway (router)",
+                        *stream_timings(base + "/v1/chat/completions", chat_body, args.streams))]
         finally:
             proc.terminate()
             proc.wait(15)
@@ -187,6 +225,11 @@ def main() -> int:
     print(f"  and the HTTP layer + bandit pick + recipe (via gateway - ask in-process), p50: "
           f"{percentile(via, 50) - percentile(loop, 50):.2f} ms")
     print(f"/choose p99: {percentile(results[0][1], 99):.2f} ms (aim < 20 ms)")
+    print()
+    print(f"streamed chats: upstream writes {len(REPLY.split())} words {args.chunk_ms:g} ms apart (ms)")
+    print(f"{'measure':<34}{'n':>7}{'errors':>7}{'first p50':>11}{'whole p50':>11}")
+    for name, first, whole, errors in streams:
+        print(f"{name:<34}{len(first):>7}{errors:>7}{percentile(first, 50):>11.2f}{percentile(whole, 50):>11.2f}")
     return 0
 
 
