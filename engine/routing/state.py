@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -87,30 +88,46 @@ def _parse(path: Path, raw: bytes, experiment_seed: str, config: AdaptiveConfig)
         return fresh_state(experiment_seed, config), False
 
 
-# One reusable C-accelerated encoder for the leaves (json.dumps with indent runs the pure-Python
-# encoder over every number, ~0.3 ms a save, most of the state's cost per answer).
+# json.dumps with indent runs the pure-Python encoder over every number (~0.3 ms a save, most of
+# the state's cost per answer), so the layout is done here and the values by C code: the C string
+# encoder, float/int repr (what json itself uses) and one C-encoder call per table of numbers.
 _LEAF = json.JSONEncoder(separators=(", ", ": "))
+_KEY = json.encoder.encode_basestring_ascii
 _NUMBERS = (int, float)
+
+
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _KEY(value)
+    return _LEAF.encode(value)  # bools, None, NaN, anything else: as json.dumps writes them
 
 
 def _pretty(value: Any, level: int = 0) -> str:
     """JSON indented by 2 for objects and lists of containers; a list of numbers stays on one line
     (a score bin's [count, quality_sum, quality_sq_sum] reads better that way when you `cat` it)."""
-    if isinstance(value, dict) and value:
+    kind = type(value)
+    if kind is dict and value:
         inner = "  " * (level + 1)
-        items = ",\n".join(f"{inner}{_LEAF.encode(str(k))}: {_pretty(v, level + 1)}" for k, v in value.items())
+        items = ",\n".join(f"{inner}{_KEY(str(k))}: {_pretty(v, level + 1)}" for k, v in value.items())
         return "{\n" + items + "\n" + "  " * level + "}"
-    if isinstance(value, list) and value and all(type(v) is list for v in value) and \
+    if kind is list and value and all(type(v) is list for v in value) and \
             all(type(x) in _NUMBERS for row in value for x in row):
         # A table of numbers (the score bins): one C-encoder call, then a row per line.
         inner = "  " * (level + 1)
         rows = _LEAF.encode(value)[1:-1].replace("], [", "],\n" + inner + "[")
         return "[\n" + inner + rows + "\n" + "  " * level + "]"
-    if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+    if kind is list and value and any(isinstance(v, (dict, list)) for v in value):
         inner = "  " * (level + 1)
         items = ",\n".join(inner + _pretty(v, level + 1) for v in value)
         return "[\n" + items + "\n" + "  " * level + "]"
-    return _LEAF.encode(value)
+    if kind is dict or kind is list:
+        return _LEAF.encode(value)  # empty, or a flat list
+    return _scalar(value)
 
 
 def encode_state(state: AdaptiveState) -> bytes:
