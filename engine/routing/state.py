@@ -9,7 +9,6 @@ skips re-parsing a file whose bytes are the ones this process last read or wrote
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 
 from engine.atomic import write_bytes_atomic
 from engine.errors import StateError
+from engine.locking import lock_exclusive, unlock
 from engine.provenance.events import utc_now_iso
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
 
@@ -182,10 +182,10 @@ def state_lock(path: Path) -> Iterator[None]:
     with _THREAD_LOCK:
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            lock_exclusive(fd)
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            unlock(fd)
             os.close(fd)
 
 
