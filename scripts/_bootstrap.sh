@@ -22,10 +22,12 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
     "$(find_python)" -m venv "$VENV"
   fi
   stamp="$VENV/.installed-$(basename "$1")"
-  hash="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
+  hash="$(cat "$ROOT"/requirements*.txt "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
     echo "==> installing $1 (first run takes about a minute)" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    # The engine itself, editable: `python -m engine` and `aios` then work from any folder.
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --no-deps -e "$ROOT"
     echo "$hash" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

@@ -102,3 +102,12 @@ def test_commands_are_discovered_and_listed_in_help(capsys):
     with pytest.raises(SystemExit) as info:
         main(["no-such-command"])
     assert info.value.code == EXIT_BAD_INPUT and "invalid choice" in capsys.readouterr().err
+
+
+def test_the_engine_runs_from_any_folder(tmp_path):
+    """`python -m engine` is installed into the venv (editable), so it works outside the repository."""
+    env = {**os.environ, "AIOS_PROVIDER": "sim"}
+    done = subprocess.run([sys.executable, "-m", "engine", "status", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"simulated": true' in done.stdout
