@@ -49,22 +49,27 @@ def clear_engines() -> None:
 def ask(question: str, trait: str = "general", session_id: str | None = None, *, origin: str = "ask",
         run_id: str | None = None, bucket: str | None = None, route: str | None = None,
         system_prompt: str | None = None, recipe_id: str | None = None, record: bool = True,
-        settings: Settings | None = None) -> AskResult:
+        settings: Settings | None = None, history: list[dict[str, str]] | None = None) -> AskResult:
     """Run one question through the loop and return what happened.
 
     Provider failures never raise: they come back with `error_code`, source "unknown", quality 0.
-    Raises InputError for an empty question or an unknown trait, route, bucket or origin.
+    Raises InputError for an empty question or an unknown trait, route, bucket or origin, and for
+    a `history` item whose role is not user/assistant or whose content is not a string.
     `record=False` writes no event and leaves the adaptive state alone (goldens).
+    `history`: the conversation's earlier turns, oldest first, without the system prompt and the
+    current question; the model gets system prompt, history, question. Routing and quality use the
+    question alone; the event records `history_turns` (a count), never the history's text.
     """
     return get_engine(settings).ask(question, trait, session_id, origin=origin, run_id=run_id,
                                     bucket=bucket, route=route, system_prompt=system_prompt,
-                                    recipe_id=recipe_id, record=record)
+                                    recipe_id=recipe_id, record=record, history=history)
 
 
 def ask_stream(question: str, trait: str = "general", session_id: str | None = None, *,
                origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
                route: str | None = None, system_prompt: str | None = None, recipe_id: str | None = None,
-               record: bool = True, settings: Settings | None = None) -> AskStream:
+               record: bool = True, settings: Settings | None = None,
+               history: list[dict[str, str]] | None = None) -> AskStream:
     """`ask` with the answer streamed: same arguments, same errors, same events.
 
     Returns at once with `route`, `bucket`, `boundary`, `message_id` and `session_id` decided;
@@ -74,7 +79,7 @@ def ask_stream(question: str, trait: str = "general", session_id: str | None = N
     """
     return get_engine(settings).ask_stream(question, trait, session_id, origin=origin, run_id=run_id,
                                            bucket=bucket, route=route, system_prompt=system_prompt,
-                                           recipe_id=recipe_id, record=record)
+                                           recipe_id=recipe_id, record=record, history=history)
 
 
 def simulate(n: int, *, seed: int = 0, progress: Callable[[AskResult], None] | None = None,

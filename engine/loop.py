@@ -1,6 +1,8 @@
 """The closed loop for one question: bucket -> complexity -> route -> provider -> quality ->
 hypotheses -> one response event -> adaptive update (+ adaptation event), and `simulate`.
 `ask_stream` is the same loop with the answer streamed; both finish through `Engine._complete`.
+Earlier turns (`history`) reach the model between the system prompt and the question; routing
+and quality look at the current question only, and the event records how many turns, not their text.
 
 An Engine holds what is expensive or must be shared per settings object: the providers, one
 EventSink, the router and the adaptive config. It is safe to call `ask` from a thread pool.
@@ -32,6 +34,7 @@ from engine.settings import Settings, load_model_config
 log = logging.getLogger(__name__)
 HASH_VERSION = 1
 ORIGINS = ("ask", "simulate", "golden", "gateway")
+HISTORY_ROLES = ("user", "assistant")
 
 
 @dataclass
@@ -60,9 +63,34 @@ class AskResult:
     quality_method: str = "heuristic"
     adaptive_enabled: bool = True
     adaptation: dict[str, Any] | None = None
+    history_turns: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_history(history: Any) -> list[dict[str, str]]:
+    """The prior turns as clean {"role", "content"} messages; InputError naming `history[i].field`.
+
+    Only user/assistant turns: the system prompt has its own argument and the loop runs no tools.
+    Empty contents are allowed (an earlier answer may have failed); other keys are not passed on.
+    """
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise InputError(f"field history: must be a list of messages, got {type(history).__name__}")
+    turns = []
+    for i, item in enumerate(history):
+        if not isinstance(item, dict):
+            raise InputError(f"field history[{i}]: must be an object with role and content, "
+                             f"got {type(item).__name__}")
+        role, content = item.get("role"), item.get("content")
+        if role not in HISTORY_ROLES:
+            raise InputError(f"field history[{i}].role: {role!r} is not one of {', '.join(HISTORY_ROLES)}")
+        if not isinstance(content, str):
+            raise InputError(f"field history[{i}].content: must be a string, got {type(content).__name__}")
+        turns.append({"role": role, "content": content})
+    return turns
 
 
 def _hypotheses_fn() -> Callable[..., list[Event]] | None:
@@ -120,26 +148,30 @@ class Engine:
     def ask(self, question: str, trait: str = "general", session_id: str | None = None, *,
             origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
             route: str | None = None, system_prompt: str | None = None, recipe_id: str | None = None,
-            record: bool = True) -> AskResult:
+            record: bool = True, history: list[dict[str, str]] | None = None) -> AskResult:
         turn = self._begin(question, trait, session_id, origin=origin, run_id=run_id, bucket=bucket,
-                           route=route, system_prompt=system_prompt, recipe_id=recipe_id, record=record)
+                           route=route, system_prompt=system_prompt, recipe_id=recipe_id, record=record,
+                           history=history)
         return self._complete(turn, self._call(turn))
 
     def ask_stream(self, question: str, trait: str = "general", session_id: str | None = None, *,
                    origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
                    route: str | None = None, system_prompt: str | None = None,
-                   recipe_id: str | None = None, record: bool = True) -> AskStream:
+                   recipe_id: str | None = None, record: bool = True,
+                   history: list[dict[str, str]] | None = None) -> AskStream:
         """`ask` with the answer as text deltas; routing is decided before this returns."""
         turn = self._begin(question, trait, session_id, origin=origin, run_id=run_id, bucket=bucket,
-                           route=route, system_prompt=system_prompt, recipe_id=recipe_id, record=record)
+                           route=route, system_prompt=system_prompt, recipe_id=recipe_id, record=record,
+                           history=history)
         return AskStream(self, turn)
 
     def _begin(self, question: str, trait: str, session_id: str | None, *, origin: str,
                run_id: str | None, bucket: str | None, route: str | None, system_prompt: str | None,
-               recipe_id: str | None, record: bool) -> Turn:
+               recipe_id: str | None, record: bool, history: list[dict[str, str]] | None = None) -> Turn:
         """Validate, then bucket, boundary and route: everything decided before the model is called."""
         if not isinstance(question, str) or not question.strip():
             raise InputError("field question: the question is empty")
+        turns = check_history(history)
         check_trait(trait)
         if route is not None and route not in ROUTES:
             raise InputError(f"field route: {route!r} is not one of {', '.join(ROUTES)}")
@@ -154,15 +186,19 @@ class Engine:
         bucket = bucket or assigned
         # The file is replaced atomically, so an unlocked read sees a whole state; read-only here.
         boundary = self.states.load().boundary_for(bucket, enabled)
+        # Routing scores the current question alone: the adaptive controller learns per score, and a
+        # history-aware rule could not be checked against the single-turn benches (README, gateway).
         decision = self.router.decide(question, trait, boundary)
         chosen = route or decision.route
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
+        messages.extend(turns)
         messages.append({"role": "user", "content": question})
         return Turn(question=question, trait=trait, session_id=session_id, message_id=new_id(),
                     origin=origin, run_id=run_id, bucket=bucket, bucket_value=bucket_value,
                     boundary=boundary, complexity=decision.score, route=chosen, route_forced=route is not None,
                     provider=self.providers.for_route(chosen), messages=messages, recipe_id=recipe_id,
-                    record=record, adaptive_enabled=enabled, started=time.perf_counter())
+                    record=record, adaptive_enabled=enabled, started=time.perf_counter(),
+                    history_turns=len(turns))
 
     def _complete(self, turn: Turn, result: ChatResult, *, learn: bool = True) -> AskResult:
         """Quality, the response event (+ hypotheses), the adaptive update unless `learn` is False."""
@@ -183,6 +219,7 @@ class Engine:
             error_message=result.error_message, recipe_id=turn.recipe_id,
             adaptive_enabled=turn.adaptive_enabled, origin=turn.origin, route_forced=turn.route_forced,
             sim_latency_scale=getattr(turn.provider, "latency_scale", None) if result.simulated else None,
+            history_turns=turn.history_turns,
         )
         adaptation = self._record(event, learn=learn) if turn.record else None
         return AskResult(
@@ -194,6 +231,7 @@ class Engine:
             tokens={"prompt": tokens.prompt, "completion": tokens.completion, "total": tokens.total},
             error_code=result.error_code, error_message=result.error_message, recipe_id=turn.recipe_id,
             quality_method=quality.method, adaptive_enabled=turn.adaptive_enabled, adaptation=adaptation,
+            history_turns=turn.history_turns,
         )
 
     def _call(self, turn: Turn) -> ChatResult:
@@ -264,6 +302,7 @@ class Turn:
     record: bool
     adaptive_enabled: bool
     started: float  # perf_counter when routing began
+    history_turns: int = 0  # prior turns sent with the question (their text stays in `messages` only)
 
 
 class AskStream:

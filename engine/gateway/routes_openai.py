@@ -4,6 +4,7 @@ Model `router` runs the closed loop (bucket by `user` or X-Session-Id, route, an
 provenance); naming the main or embedder model forces that route (still logged). The recipe is the
 explicit one (metadata.recipe_id / X-AIOS-Recipe) or the bandit's choice for (assistant, category).
 `stream: true` relays the model's deltas as they arrive (engine.api.ask_stream).
+The last user message is the question; the user/assistant turns before it go to the model as history.
 """
 
 from __future__ import annotations
@@ -66,6 +67,36 @@ class ChatRequest(BaseModel):
     user: StrictStr | None = None
     metadata: dict[str, StrictStr] | None = Field(
         default=None, description="AIOS extras: assistant, category, trait, recipe_id")
+
+
+SYSTEM_ROLES = ("system", "developer")
+HISTORY_ROLES = ("user", "assistant")
+
+
+def compute_conversation(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str]], str]:
+    """(question, history, client system text) of a chat request.
+
+    System/developer messages, wherever they are, make the client's system text. Of the others, the
+    last must be a user message with text (the question); the ones before it are the history, user
+    and assistant turns only (the loop runs no tools). InputError names the message's index.
+    """
+    system = "\n\n".join(m.text for m in messages if m.role in SYSTEM_ROLES and m.text)
+    turns = [(i, m) for i, m in enumerate(messages) if m.role not in SYSTEM_ROLES]
+    if not turns:
+        raise InputError("field messages: no user message with text content")
+    last_index, last = turns[-1]
+    if last.role != "user":
+        raise InputError(f"field messages[{last_index}].role: the last message must be the user's question, "
+                         f"got {last.role!r}")
+    if not last.text.strip():
+        raise InputError(f"field messages[{last_index}].content: the last user message has no text")
+    history = []
+    for i, message in turns[:-1]:
+        if message.role not in HISTORY_ROLES:
+            raise InputError(f"field messages[{i}].role: {message.role!r} messages cannot be sent as "
+                             f"conversation history; only {' and '.join(HISTORY_ROLES)} turns")
+        history.append({"role": message.role, "content": message.text})
+    return last.text, history, system
 
 
 def resolve_route(model: str, gateway) -> str | None:
@@ -175,11 +206,7 @@ def chat_completions(request: Request, body: ChatRequest,
     gateway = request.app.state.gateway
     route = resolve_route(body.model, gateway)
     meta = body.metadata or {}
-    users = [m for m in body.messages if m.role == "user" and m.text.strip()]
-    if not users:
-        raise InputError("field messages: no user message with text content")
-    question = users[-1].text
-    client_system = "\n\n".join(m.text for m in body.messages if m.role in ("system", "developer") and m.text)
+    question, history, client_system = compute_conversation(body.messages)
     session_id = body.user or x_session_id
     assistant = meta.get("assistant") or x_aios_assistant
     category = meta.get("category") or x_aios_category
@@ -207,10 +234,10 @@ def chat_completions(request: Request, body: ChatRequest,
     trait = meta.get("trait", "general")
     recipe_used = recipe.id if recipe else None
     if body.stream:
-        return _stream_response(request, gateway, body, question, trait, session_id, route, system_prompt,
-                                recipe_used, selection)
+        return _stream_response(request, gateway, body, question, history, trait, session_id, route,
+                                system_prompt, recipe_used, selection)
     result = ask(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
-                 recipe_id=recipe_used, settings=gateway.settings)
+                 recipe_id=recipe_used, settings=gateway.settings, history=history)
     headers = _headers(result)
     if result.error_code:
         return _provider_error(request, result, headers)
@@ -230,13 +257,13 @@ def _provider_error(request: Request, result: AskResult, headers: dict[str, str]
                           route=result.route, bucket=result.bucket)
 
 
-def _stream_response(request: Request, gateway, body: ChatRequest, question: str, trait: str,
-                     session_id: str | None, route: str | None, system_prompt: str | None,
+def _stream_response(request: Request, gateway, body: ChatRequest, question: str,
+                     history: list[dict[str, str]], trait: str, session_id: str | None, route: str | None, system_prompt: str | None,
                      recipe_id: str | None, selection: dict[str, Any]) -> JSONResponse | StreamingResponse:
     """Wait for the first delta (in this worker thread): a failure before it is a JSON error with a
     5xx status; after it, headers go out and the rest streams as it arrives."""
     stream = ask_stream(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
-                        recipe_id=recipe_id, settings=gateway.settings)
+                        recipe_id=recipe_id, settings=gateway.settings, history=history)
     headers = _headers(stream)
     deltas = iter(stream)
     try:

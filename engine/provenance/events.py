@@ -74,6 +74,7 @@ class ResponseEvent(Event):
     error_message: str | None = None
     route_forced: bool = False  # the caller chose the route (bypassing the router)
     sim_latency_scale: float | None = None  # simulator only: real sleep = latency_ms x this scale
+    history_turns: int = 0  # earlier conversation turns sent with the question; their text is never logged
 
 
 class GoldenEvent(Event):
