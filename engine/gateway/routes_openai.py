@@ -130,7 +130,7 @@ def _aios_fields(result: AskResult, selection: dict[str, Any], requested: str) -
             "bucket": result.bucket, "boundary": result.boundary, "complexity": result.complexity,
             "quality": result.quality, "source": result.source, "provider": result.provider,
             "simulated": result.simulated, "latency_ms": result.latency_ms, "requested_model": requested,
-            "recipe_id": result.recipe_id, **selection}
+            "recipe_id": result.recipe_id, "history_turns": result.history_turns, **selection}
 
 
 def _headers(result: AskResult | AskStream) -> dict[str, str]:

@@ -57,11 +57,13 @@ def test_every_turn_reaches_the_upstream_in_order_plain_and_streamed(client, ups
 
     plain = client.chat.completions.create(model="router", user="alice", messages=messages)
     assert plain.choices[0].message.content == "Use a dict; Python probes for you."
+    assert plain.model_extra["aios"]["history_turns"] == 2
     check_sent(upstream.chat_requests[-1].json["messages"], CONVERSATION)
 
-    stream = client.chat.completions.create(model="router", user="alice", stream=True, messages=messages)
-    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    chunks = list(client.chat.completions.create(model="router", user="alice", stream=True, messages=messages))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert streamed == "Use a dict; Python probes for you."
+    assert chunks[-1].model_extra["aios"]["history_turns"] == 2
     assert upstream.chat_requests[-1].json["stream"] is True
     check_sent(upstream.chat_requests[-1].json["messages"], CONVERSATION)
 
@@ -76,7 +78,7 @@ def test_a_single_turn_request_is_unchanged(client, upstream):
     reply = client.chat.completions.create(
         model="router", user="bob",
         messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": FOLLOW_UP}])
-    assert reply.choices[0].message.content
+    assert reply.choices[0].message.content and reply.model_extra["aios"]["history_turns"] == 0
     check_sent(upstream.chat_requests[-1].json["messages"], [])
     assert [e["history_turns"] for e in responses(1)] == [0]
 
