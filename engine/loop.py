@@ -186,8 +186,8 @@ class Engine:
         bucket = bucket or assigned
         # The file is replaced atomically, so an unlocked read sees a whole state; read-only here.
         boundary = self.states.load().boundary_for(bucket, enabled)
-        # Routing scores the current question alone: the adaptive controller learns per score, and a
-        # history-aware rule could not be checked against the single-turn benches (README, gateway).
+        # Routing scores the current question alone: the adaptive controller learns per score, and the
+        # benches are single-turn, so a history-aware rule could not be shown to help (README, gateway).
         decision = self.router.decide(question, trait, boundary)
         chosen = route or decision.route
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
