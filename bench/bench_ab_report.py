@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.ab_report import (  # noqa: E402
+from engine.analysis.ab_report import (  # noqa: E402
     compute_ab_report,
     load_bucket_aggregates,
     load_hypothesis_summary,

@@ -3,7 +3,7 @@ random choice and against always picking the best recipe (medians over seeds).
 
     .venv/bin/python bench/bench_bandit.py [--rounds 5000] [--seeds 20] [--epsilons 0.05,0.1,0.2]
 
-The policy is engine.bandit.compute_selection (the one the service runs); one extra run goes
+The policy is engine.prompts.bandit.compute_selection (the one the service runs); one extra run goes
 through the full service (SQLite stats, TTL cache, events) in a temporary data dir to show it
 behaves the same.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.bandit import ArmStats, Bandit, BanditConfig, compute_selection  # noqa: E402
+from engine.prompts.bandit import ArmStats, Bandit, BanditConfig, compute_selection  # noqa: E402
 
 TRUTH = {"recipe.a": 0.30, "recipe.b": 0.45, "recipe.c": 0.50, "recipe.d": 0.80}
 CHECKPOINTS = (100, 300, 1000, 3000, 5000, 10000)
@@ -61,7 +61,7 @@ def run_service(rounds: int, epsilon: float) -> dict:
             (folder / "recipes" / f"{rid}.json").write_text(
                 '{"id": "%s", "assistant": "bench", "category": "sim", "system_prompt": "You are %s."}' % (rid, rid))
         os.environ.update({"AIOS_DATA_DIR": tmp, "BANDIT_ENABLED": "1", "AIOS_PROVIDER": "sim"})
-        from engine.recipes import RecipeStore
+        from engine.prompts.recipes import RecipeStore
         from engine.settings import build_settings
         settings = build_settings()
         bandit = Bandit(settings, RecipeStore(settings), rng=random.Random(1))

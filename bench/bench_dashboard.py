@@ -113,7 +113,13 @@ def child_naive(path: Path) -> dict:
 
 def child_engine(path: Path) -> dict:
     """The dashboard's path: EventStore refresh, then Overview's compute_* functions."""
-    from engine.analytics import EventStore, Filters, compute_bucket_split, compute_headline, compute_routing_sources
+    from engine.analysis.figures import (
+        EventStore,
+        Filters,
+        compute_bucket_split,
+        compute_headline,
+        compute_routing_sources,
+    )
     from engine.provenance import EventSink
 
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The dashboard's only door to the engine: cached loaders over engine.analytics and the actions.
+"""The dashboard's only door to the engine: cached loaders over engine.analysis.figures and the actions.
 
 Pages call these functions and draw the results; nothing here draws. The "Disable cache" toggle
 (session key `disable_cache`) bypasses every cache, including the shared incremental store.
@@ -15,13 +15,13 @@ from typing import Any
 
 import streamlit as st
 
-from engine import analytics
-from engine.analytics import EventStore, Filters
+from engine.analysis import figures as analytics
+from engine.analysis.figures import EventStore, Filters
 from engine.errors import EngineError
 from engine.provenance import rotate_log as engine_rotate_log
 from engine.providers import resolve_providers
 from engine.providers.egress import safe_url
-from engine.routing.routers import TRAITS  # the traits the Ask form offers (services.TRAITS)
+from engine.routing.routers import TRAITS  # noqa: F401  (the traits the Ask form offers: services.TRAITS)
 from engine.settings import Settings, get_settings, load_model_config
 
 AUTO_REFRESH_SECONDS = 10

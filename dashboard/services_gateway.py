@@ -1,5 +1,5 @@
 """Cached loaders for the gateway's parts of the dashboard: the recipe bandit's arms and the HTTP
-gateway's health. Nothing draws here; the numbers come from engine.bandit and engine.gateway.probe."""
+gateway's health. Nothing draws here; the numbers come from engine.prompts.bandit and engine.gateway.probe."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import services
-from engine.bandit import compute_arm_table, load_bandit_stats
 from engine.gateway.probe import probe_gateway
+from engine.prompts.bandit import compute_arm_table, load_bandit_stats
 
 ARM_COLUMNS = ["assistant", "category", "recipe_id", "pulls", "exploit_pulls", "explored_pulls", "explored_share",
                "mean_reward", "rewards", "epsilon"]

@@ -23,7 +23,7 @@ from engine.golden.runner import (
     record_baseline,
 )
 from engine.golden.similarity import get_similarity
-from engine.slo import compute_slo_verdicts, load_slo_inputs
+from engine.golden.slo import compute_slo_verdicts, load_slo_inputs
 
 DEFAULT_THRESHOLD = 0.25
 DEFAULT_JOBS = 4

@@ -1,4 +1,4 @@
-"""Cached loaders for the A/B statistics and hypothesis trends (engine.ab_report); nothing draws here.
+"""Cached loaders for the A/B statistics and hypothesis trends (engine.analysis.ab_report); nothing draws here.
 
 Results are keyed on the log's identity and size, so a grown or rotated log is read again; the
 sidebar's time window applies, its bucket/trait/route filters do not (an A/B test needs both arms).
@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import services
-from engine import ab_report
-from engine.ab_report import AbReport
-from engine.stats import SrmResult
+from engine.analysis import ab_report
+from engine.analysis.ab_report import AbReport
+from engine.analysis.stats import SrmResult
 
 
 def _log_key(path: Path) -> tuple:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from engine.loop import AskResult, AskStream, Engine, SimulateSummary, run_simulation
+from engine.loop.engine import AskResult, AskStream, Engine, SimulateSummary, run_simulation
 from engine.settings import Settings, get_settings
 
 __all__ = ["AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream", "simulate",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 # CLI exit codes shared by every command (runbook 004: quality_alert 0/2, golden CI 0/1).
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
-EXIT_PROVIDER = 3
-EXIT_INTERRUPTED = 130
+from engine.runbook import (  # noqa: F401  (re-exported)
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROVIDER,
+)
 
 
 class EngineError(Exception):
@@ -47,16 +49,3 @@ class StateError(EngineError):
     """Persistent state (adaptive state, bandit database) could not be read or written."""
 
     code = "STATE_ERROR"
-
-
-class ProviderError(EngineError):
-    """A model provider failed; `code` is one of the PROVIDER_* codes or EGRESS_BLOCKED."""
-
-    code = "PROVIDER_ERROR"
-    exit_code = EXIT_PROVIDER
-
-
-class EgressBlockedError(ProviderError):
-    """The egress policy refused a call before any socket was opened."""
-
-    code = "EGRESS_BLOCKED"

@@ -10,8 +10,8 @@ import streamlit as st
 
 from dashboard import services_stats
 from dashboard.components.format import fmt_count
-from engine.ab_report import AbReport
-from engine.stats import SrmResult
+from engine.analysis.ab_report import AbReport
+from engine.analysis.stats import SrmResult
 
 
 def trends_chart(trends: pd.DataFrame) -> go.Figure:

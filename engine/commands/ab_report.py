@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine.ab_report import ANALYSIS_UNITS, DEFAULT_UNIT, load_ab_report, render_ab_report_text
+from engine.analysis.ab_report import ANALYSIS_UNITS, DEFAULT_UNIT, load_ab_report, render_ab_report_text
 from engine.errors import InputError
 from engine.settings import get_settings
 

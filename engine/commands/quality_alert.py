@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import EXIT_BAD_INPUT, EXIT_OK
-from engine.settings import get_settings
-from engine.slo import (
+from engine.golden.slo import (
     MAX_BOUNDARY_DRIFT,
     MAX_P95_LATENCY_MS,
     MIN_PASS_RATE,
@@ -21,6 +20,7 @@ from engine.slo import (
     load_slo_inputs,
     render_slo_table,
 )
+from engine.settings import get_settings
 
 NAME = "quality-alert"
 HELP = "check the SLOs (pass rate, P95 latency, boundary drift); exit 0 all hold, 2 on a violation"

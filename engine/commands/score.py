@@ -12,7 +12,7 @@ import sys
 from typing import Any, TextIO
 
 from engine.errors import InputError
-from engine.quality import compute_quality
+from engine.loop.quality import compute_quality
 from engine.routing.adaptive import AdaptiveConfig
 from engine.routing.routers import ROUTERS, TRAIT_PRIOR, get_router
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.analysis.status import compute_status, render_status_text
 from engine.settings import get_settings
-from engine.status import compute_status, render_status_text
 
 NAME = "status"
 HELP = "show the system overview: profile, provider, whether each model answers, paths, events"

@@ -14,12 +14,12 @@ from prometheus_client import CollectorRegistry
 
 import engine
 from engine.api import Engine, get_engine
-from engine.bandit import Bandit, BanditStore
 from engine.gateway.errors import install_error_handlers
+from engine.gateway.metrics import AiosCollector, build_registry
 from engine.logging_setup import configure_logging
-from engine.metrics import AiosCollector, build_registry
+from engine.prompts.bandit import Bandit, BanditStore
+from engine.prompts.recipes import RecipeStore
 from engine.provenance import EventSink
-from engine.recipes import RecipeStore
 from engine.settings import Settings, get_settings
 
 log = logging.getLogger("engine.gateway")

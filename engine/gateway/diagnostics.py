@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from engine.prompts.recipes import RecipeSet
 from engine.provenance import tail_events
-from engine.recipes import RecipeSet
 from engine.settings import Settings
 
 RECENT_EVENTS = 5000

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from engine.metrics import CONTENT_TYPE, render_metrics
+from engine.gateway.metrics import CONTENT_TYPE, render_metrics
 
 router = APIRouter(tags=["Bandit and metrics"])
 

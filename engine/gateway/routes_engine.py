@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from engine.gateway.diagnostics import load_diagnostics
-from engine.recipes import (
+from engine.prompts.recipes import (
     Recipe,
     UnknownRecipeError,
     compute_plan,

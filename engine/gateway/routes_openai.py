@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
 import anyio
-
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
@@ -24,7 +23,7 @@ from engine.api import AskResult, AskStream, ask, ask_stream
 from engine.errors import InputError
 from engine.gateway.errors import PROVIDER_STATUS, error_response
 from engine.logging_setup import redact
-from engine.recipes import compute_local_transform
+from engine.prompts.recipes import compute_local_transform
 
 router = APIRouter(tags=["OpenAI-compatible"])
 

@@ -71,7 +71,7 @@ class Baseline:
 
 def compute_set_hash(cases: tuple[GoldenCase, ...] | list[GoldenCase]) -> str:
     """sha256 of the cases' canonical JSON (id, question, trait), order-independent; 16 hex digits."""
-    rows = sorted(([c.id, c.question, c.trait] for c in cases))
+    rows = sorted([c.id, c.question, c.trait] for c in cases)
     canonical = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from engine.golden.cases import Baseline, GoldenCase, GoldenSet
+from engine.runbook import UNKNOWN_SOURCE
 
 REPORT_VERSION = 1
-UNKNOWN_SOURCE = "unknown"
 
 
 @dataclass

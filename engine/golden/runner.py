@@ -38,6 +38,7 @@ from engine.golden.report import (
 )
 from engine.golden.similarity import Similarity
 from engine.provenance import EventSink, GoldenEvent, new_id, utc_now_iso
+from engine.runbook import CONTROL, GOLDEN_THRESHOLD
 from engine.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def engine_answer_fn(settings: Settings | None = None) -> AnswerFn:
 
     def answer(case: GoldenCase, run_id: str, session_id: str) -> Any:
         return ask(case.question, case.trait, session_id=session_id, origin="golden", run_id=run_id,
-                   bucket="control", record=False, settings=settings)
+                   bucket=CONTROL, record=False, settings=settings)
 
     return answer
 
@@ -190,7 +191,7 @@ class CompareResult:
 
 
 def compare_to_baseline(golden_set: GoldenSet, baseline: Baseline, out: Path, *, settings: Settings,
-                        similarity: Similarity, threshold: float = 0.25, jobs: int = 1, repeat: int = 1,
+                        similarity: Similarity, threshold: float = GOLDEN_THRESHOLD, jobs: int = 1, repeat: int = 1,
                         min_pass_fraction: float = 1.0, answer_fn: AnswerFn | None = None,
                         progress: ProgressFn | None = None, junit: Path | None = None,
                         similarity_threshold: float | None = None) -> CompareResult:

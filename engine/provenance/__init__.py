@@ -14,8 +14,8 @@ from engine.provenance.events import (
     utc_now_iso,
 )
 from engine.provenance.reader import ReadResult, read_events, tail_events
-from engine.provenance.sink import EventSink, append_events
 from engine.provenance.rotate import rotate_log
+from engine.provenance.sink import EventSink, append_events
 
 __all__ = [
     "SCHEMA_VERSION", "AdaptationEvent", "BanditSelectionEvent", "ErrorEvent", "Event",

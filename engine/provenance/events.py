@@ -6,22 +6,13 @@ unknown extra fields (forward compatibility), so a log is never rewritten to mat
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.ids import new_id, utc_now_iso  # noqa: F401  (re-exported: events are where callers look)
+
 SCHEMA_VERSION = 1
-
-
-def utc_now_iso() -> str:
-    """UTC time as ISO-8601 with milliseconds and a trailing Z."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 class Event(BaseModel):

@@ -7,14 +7,16 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-UNKNOWN_SOURCE = "unknown"
+# The small set of failure codes callers record instead of crashing (names fixed by the runbooks).
+from engine.runbook import (  # noqa: F401  (re-exported: providers.base is where callers look)
+    EGRESS_BLOCKED,
+    PROVIDER_BAD_RESPONSE,
+    PROVIDER_HTTP_ERROR,
+    PROVIDER_TIMEOUT,
+    PROVIDER_UNREACHABLE,
+    UNKNOWN_SOURCE,
+)
 
-# The small set of failure codes callers record instead of crashing.
-PROVIDER_UNREACHABLE = "PROVIDER_UNREACHABLE"
-PROVIDER_TIMEOUT = "PROVIDER_TIMEOUT"
-PROVIDER_HTTP_ERROR = "PROVIDER_HTTP_ERROR"
-PROVIDER_BAD_RESPONSE = "PROVIDER_BAD_RESPONSE"
-EGRESS_BLOCKED = "EGRESS_BLOCKED"
 ERROR_CODES = (PROVIDER_UNREACHABLE, PROVIDER_TIMEOUT, PROVIDER_HTTP_ERROR, PROVIDER_BAD_RESPONSE,
                EGRESS_BLOCKED)
 

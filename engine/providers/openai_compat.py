@@ -13,9 +13,9 @@ import http.client
 import json
 import logging
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import requests
 import urllib3

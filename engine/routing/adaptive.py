@@ -19,6 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from engine import runbook
 from engine.routing.bucketing import BUCKETS
 
 
@@ -26,12 +27,12 @@ from engine.routing.bucketing import BUCKETS
 class AdaptiveConfig:
     """Runbook 004's defaults plus the bounds that keep adaptation safe."""
 
-    control_bucket_pct: float = 0.5
-    min_samples_before_adapt: int = 10
-    adaptation_strength: float = 0.1
-    quality_delta_threshold: float = 0.05
-    control_boundary: float = 0.5
-    max_boundary_drift: float = 0.075  # a margin under the 0.08 drift SLO
+    control_bucket_pct: float = runbook.CONTROL_BUCKET_PCT
+    min_samples_before_adapt: int = runbook.MIN_SAMPLES_BEFORE_ADAPT
+    adaptation_strength: float = runbook.ADAPTATION_STRENGTH
+    quality_delta_threshold: float = runbook.ADAPT_QUALITY_DELTA
+    control_boundary: float = runbook.CONTROL_BOUNDARY
+    max_boundary_drift: float = 0.075  # a margin under the 0.08 drift SLO (runbook.MAX_BOUNDARY_DRIFT)
     hysteresis: float = 0.01  # move up only when the delta is below threshold - hysteresis
     adapt_every: int = 10  # treatment samples between two decisions (cooldown)
     bin_width: float = 0.05

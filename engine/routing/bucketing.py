@@ -2,20 +2,22 @@
 
 The unit is the session id, so a session keeps its bucket across processes and restarts.
 Version 1 is FNV-1a 32-bit over "<seed>|<unit>" followed by the murmur3 finaliser (FNV-1a alone
-mixes the last characters of sequential ids poorly into the high bits); version 2 is GrowthBook's
-double FNV-1a, `fnv(str(fnv(seed + unit))) % 10000 / 10000`. Outputs are pinned in
-tests/data/bucketing_vectors.json: changing them silently reshuffles every running experiment.
+mixes the last characters of sequential ids poorly into the high bits). It is the only version: a
+GrowthBook-style version 2 was removed because nothing could select it and it hashed UTF-8 bytes
+where GrowthBook hashes code points. Outputs are pinned in tests/data/bucketing_vectors.json:
+changing them silently reshuffles every running experiment.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from engine import runbook
 from engine.errors import InputError
 
 Bucket = Literal["control", "treatment"]
-BUCKETS: tuple[str, str] = ("control", "treatment")
-HASH_VERSIONS = (1, 2)
+BUCKETS: tuple[str, str] = runbook.BUCKETS
+HASH_VERSIONS = (1,)
 
 FNV_OFFSET_32 = 0x811C9DC5
 FNV_PRIME_32 = 0x01000193
@@ -47,8 +49,6 @@ def bucket_value(seed: str, unit_id: str, hash_version: int = 1) -> float:
     """
     if hash_version == 1:
         return fmix32(fnv1a_32(f"{seed}|{unit_id}")) / 2**32
-    if hash_version == 2:
-        return (fnv1a_32(str(fnv1a_32(f"{seed}{unit_id}"))) % 10000) / 10000
     raise InputError(f"unknown hash_version {hash_version!r}; supported: {HASH_VERSIONS}")
 
 
@@ -56,4 +56,4 @@ def assign_bucket(seed: str, unit_id: str, control_bucket_pct: float = 0.5,
                   hash_version: int = 1) -> tuple[Bucket, float]:
     """("control" if the unit's value < control_bucket_pct else "treatment", the value)."""
     value = bucket_value(seed, unit_id, hash_version)
-    return ("control" if value < control_bucket_pct else "treatment"), value
+    return (runbook.CONTROL if value < control_bucket_pct else runbook.TREATMENT), value

@@ -13,11 +13,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from engine import runbook
 from engine.errors import InputError
 
 Route = Literal["main", "embedder"]
 LOG_121 = math.log1p(120)
-ROUTES: tuple[str, ...] = ("main", "embedder")
+ROUTES: tuple[str, ...] = runbook.ROUTES
 
 # Traits the assistant answers in, with the prior each adds to the complexity score: analytical
 # and technical answers need more reasoning than small talk.

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from engine.atomic import write_bytes_atomic
 from engine.errors import StateError
+from engine.ids import utc_now_iso
 from engine.locking import lock_exclusive, unlock
-from engine.provenance.events import utc_now_iso
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
 
 log = logging.getLogger(__name__)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analytics import (Filters, compute_hypothesis_pass_rates, compute_pass_rate_over_time,
-                              compute_quality_by_bucket_route)
-from tests.dashboard.conftest import (assert_same_frame, chart, engine_store, open_page, tables, texts,
-                                      trace, values)
+from engine.analysis.figures import (
+    Filters,
+    compute_hypothesis_pass_rates,
+    compute_pass_rate_over_time,
+    compute_quality_by_bucket_route,
+)
+from tests.dashboard.conftest import assert_same_frame, chart, engine_store, open_page, tables, texts, trace, values
 
 
 def check_hypotheses(at, log_path, filters: Filters) -> None:

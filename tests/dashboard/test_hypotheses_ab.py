@@ -1,4 +1,4 @@
-"""Hypotheses page (statistics section) and the Overview's SRM warning against engine.ab_report."""
+"""Hypotheses page (statistics section) and the Overview's SRM warning against engine.analysis.ab_report."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import ab_report
-from engine import hypotheses as hyp
+from engine.analysis import ab_report
+from engine.loop import hypotheses as hyp
 from engine.provenance import EventSink
 from engine.settings import get_settings
 from tests.dashboard.conftest import open_page, texts

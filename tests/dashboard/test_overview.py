@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from dashboard.components.format import fmt_count, fmt_latency, fmt_pct, fmt_quality
-from engine.analytics import (Filters, compute_bucket_split, compute_filters, compute_headline,
-                              compute_routing_sources)
+from engine.analysis.figures import (
+    Filters,
+    compute_bucket_split,
+    compute_filters,
+    compute_headline,
+    compute_routing_sources,
+)
 from tests.dashboard.conftest import assert_same_frame, engine_store, metrics, open_page, tables, texts
 from tests.dashboard.fixture_log import write_fixture_log
 

@@ -8,11 +8,17 @@ import numpy as np
 import pytest
 
 from dashboard.components.format import fmt_boundary
-from engine.analytics import (DRIFT_RED_FLAG, DRIFT_SLO, Filters, compute_adaptations,
-                              compute_boundary_over_time, compute_complexity_quality,
-                              compute_current_boundaries, compute_routing_split_over_time)
-from tests.dashboard.conftest import (assert_same_frame, chart, engine_store, metrics, open_page,
-                                      tables, trace, values)
+from engine.analysis.figures import (
+    DRIFT_RED_FLAG,
+    DRIFT_SLO,
+    Filters,
+    compute_adaptations,
+    compute_boundary_over_time,
+    compute_complexity_quality,
+    compute_current_boundaries,
+    compute_routing_split_over_time,
+)
+from tests.dashboard.conftest import assert_same_frame, chart, engine_store, metrics, open_page, tables, trace, values
 
 
 def check_routing(at, log_path, filters: Filters, boundaries: dict[str, float]) -> None:

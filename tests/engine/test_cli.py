@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import subprocess
-import logging
 import sys
 
 import pytest

@@ -37,9 +37,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 Reply = str | Callable[[dict[str, Any]], str]
@@ -100,7 +101,7 @@ def count_words(text: str) -> int:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    fake: "FakeOpenAIServer"
+    fake: FakeOpenAIServer
 
     def verify_request(self, request, client_address) -> bool:
         # Called once per accepted TCP connection, before any byte is read.
@@ -281,7 +282,7 @@ class FakeOpenAIServer:
         self._thread: threading.Thread | None = None
 
     # lifecycle
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"fake-openai-{self.port}", daemon=True)
         self._thread.start()
@@ -295,7 +296,7 @@ class FakeOpenAIServer:
             self._thread = None
         self._httpd.server_close()
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from engine.metrics import BANDIT_SERIES, LOOP_SERIES, compute_pass_ratio
+from engine.gateway.metrics import BANDIT_SERIES, LOOP_SERIES, compute_pass_ratio
 from engine.settings import build_settings
 
 RUNBOOK_SERIES = [

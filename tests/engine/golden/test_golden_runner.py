@@ -4,9 +4,7 @@ golden events, Ctrl-C leaving the previous report intact, and backups."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 

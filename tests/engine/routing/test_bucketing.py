@@ -46,7 +46,7 @@ def test_same_session_same_bucket_in_two_separate_processes() -> None:
     assert first == [assign_bucket("aios-adaptive-routing", f"session-{i}")[0] for i in range(200)]
 
 
-@pytest.mark.parametrize("hash_version", [1, 2])
+@pytest.mark.parametrize("hash_version", [1])
 @pytest.mark.parametrize("target", [0.5, 0.2])
 def test_100k_split_within_one_percent_of_target(hash_version: int, target: float) -> None:
     control = sum(assign_bucket("aios-adaptive-routing", f"session-{i}", target, hash_version)[0] == "control"
@@ -56,4 +56,4 @@ def test_100k_split_within_one_percent_of_target(hash_version: int, target: floa
 
 def test_unknown_hash_version_is_an_input_error() -> None:
     with pytest.raises(InputError, match="hash_version"):
-        bucket_value("s", "u", 3)
+        bucket_value("s", "u", 2)

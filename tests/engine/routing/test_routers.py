@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.demo_questions import generate_questions
 from engine.errors import InputError
+from engine.loop.demo_questions import generate_questions
 from engine.routing.routers import ROUTERS, TRAITS, ComplexityRouter, Router, check_trait, get_router
 
 

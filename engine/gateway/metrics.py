@@ -26,16 +26,15 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from engine.bandit import LATENCY_BUCKETS, BanditStore
-from engine.providers.base import ERROR_CODES
+from engine.prompts.bandit import LATENCY_BUCKETS, BanditStore
 from engine.provenance import read_events
+from engine.providers.base import ERROR_CODES
+from engine.runbook import BUCKETS, ROUTES
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST  # text/plain; version=0.0.4
-BUCKETS = ("control", "treatment")
-ROUTES = ("main", "embedder")
 # Answer latency buckets in seconds: the simulator and local 7B models answer in 1-20 s.
 ANSWER_LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 60.0)
 

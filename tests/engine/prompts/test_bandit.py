@@ -10,7 +10,9 @@ from collections import Counter
 
 import pytest
 
-from engine.bandit import (
+from engine.errors import InputError
+from engine.prompts.bandit import (
+    LATENCY_BUCKETS,
     ArmStats,
     Bandit,
     BanditConfig,
@@ -20,11 +22,9 @@ from engine.bandit import (
     bucket_index,
     compute_estimate,
     compute_selection,
-    LATENCY_BUCKETS,
 )
-from engine.errors import InputError
+from engine.prompts.recipes import RecipeStore
 from engine.provenance import read_events
-from engine.recipes import RecipeStore
 from engine.settings import build_settings
 
 CODING = ("chatgpt", "coding")

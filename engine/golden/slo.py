@@ -10,13 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.analysis.stats import compute_boundary_drift
 from engine.errors import InputError
-from engine.stats import compute_boundary_drift
-
-# Runbook 004's thresholds.
-MIN_PASS_RATE = 0.95
-MAX_P95_LATENCY_MS = 20_000.0
-MAX_BOUNDARY_DRIFT = 0.08
+from engine.runbook import MAX_BOUNDARY_DRIFT, MAX_P95_LATENCY_MS, MIN_PASS_RATE
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ def load_report_metrics(path: Path) -> dict[str, Any]:
 def load_boundaries(path: Path) -> tuple[float | None, float | None, str | None]:
     """(control, treatment, note) boundaries from the adaptive state; a missing file is no drift.
 
-    The drift itself is engine.stats.compute_boundary_drift, the same figure the A/B report and the
+    The drift itself is engine.analysis.stats.compute_boundary_drift, the same figure the A/B report and the
     dashboard use; malformed states raise InputError naming this file and the field.
     """
     path = Path(path)

@@ -10,12 +10,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.errors import InputError
+from engine.runbook import CONTROL_BOUNDARY
 
 ALPHA = 0.05
 POWER = 0.80
 SRM_ALPHA = 0.001  # experimentation platforms alert on SRM only at p < 0.001
 SRM_MIN_UNITS = 8  # per arm; below this the chi-square approximation is not trusted
-INITIAL_BOUNDARY = 0.5  # runbook 004: the control boundary stays 0.5
+INITIAL_BOUNDARY = CONTROL_BOUNDARY  # runbook 004: the control boundary stays 0.5
 
 _EPS = 1e-15
 _TINY = 1e-300

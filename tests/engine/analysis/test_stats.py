@@ -1,4 +1,4 @@
-"""engine.stats agrees with scipy.stats on fixed cases, and degenerate arms give NotEnoughData."""
+"""engine.analysis.stats agrees with scipy.stats on fixed cases, and degenerate arms give NotEnoughData."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.stats as ss
 
-from engine import stats
+from engine.analysis import stats
 from engine.errors import InputError
 
 TOL = 1e-6

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.recipes import (
+from engine.prompts.recipes import (
     ASSIST_JSON_INVALID,
     SHIPPED_RECIPES_DIR,
     RecipeStore,

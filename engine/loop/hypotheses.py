@@ -21,14 +21,15 @@ import numpy as np
 from engine.errors import InputError
 from engine.provenance.events import HypothesisEvent, ResponseEvent
 from engine.provenance.reader import tail_events
+from engine.runbook import MAX_P95_LATENCY_MS, PASS_QUALITY
 from engine.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 # Defaults that match runbook 004's figures: the SLO latency budget is P95 <= 20,000 ms, and the
 # adaptive router only moves on quality deltas above 5 %, so "within 5 %" is the parity bar.
-LATENCY_BUDGET_MS = 20_000.0
-QUALITY_FLOOR = 0.5
+LATENCY_BUDGET_MS = MAX_P95_LATENCY_MS
+QUALITY_FLOOR = PASS_QUALITY
 EMBEDDER_PARITY_RATIO = 0.95
 COMPLEXITY_BANDS = 5  # bands of width 0.2; [0.4, 0.6) straddles the default boundary of 0.5
 MIN_BAND_SAMPLES = 5  # main answers a band needs before an embedder answer is compared with it

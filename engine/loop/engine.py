@@ -15,16 +15,16 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 from engine.errors import InputError
+from engine.loop.quality import score_answer
 from engine.provenance.events import AdaptationEvent, Event, ResponseEvent, Tokens, new_id
 from engine.provenance.sink import EventSink
 from engine.providers.base import CLIENT_DISCONNECTED, UNKNOWN_SOURCE, ChatResult, stream_chat
 from engine.providers.select import ProviderChoice, resolve_providers, sim_providers
-from engine.quality import score_answer
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState, Observation, step
 from engine.routing.bucketing import BUCKETS, assign_bucket
 from engine.routing.routers import ROUTES, check_trait, get_router
@@ -95,7 +95,7 @@ def check_history(history: Any) -> list[dict[str, str]]:
 
 def _hypotheses_fn() -> Callable[..., list[Event]] | None:
     try:
-        from engine.hypotheses import evaluate_hypotheses
+        from engine.loop.hypotheses import evaluate_hypotheses
     except ImportError:
         return None
     return evaluate_hypotheses
@@ -451,7 +451,7 @@ def compute_simulate_summary(results: list[AskResult], *, run_id: str, n: int, s
 def run_simulation(engine: Engine, n: int, *, seed: int = 0,
                    progress: Callable[[AskResult], None] | None = None) -> SimulateSummary:
     """Send `n` demo questions through the loop on the simulator, a new session every few questions."""
-    from engine.demo_questions import generate_questions
+    from engine.loop.demo_questions import generate_questions
 
     if n < 0:
         raise InputError(f"option --n: must be >= 0, got {n}")

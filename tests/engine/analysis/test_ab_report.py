@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from engine import ab_report
+from engine.analysis import ab_report
 from engine.api import clear_engines, simulate
 from engine.cli import main
 from engine.provenance import HypothesisEvent, ResponseEvent, read_events
@@ -109,7 +109,7 @@ def test_report_on_simulator_traffic_contains_the_directly_measured_differences(
 
 
 def test_the_duckdb_pass_gives_the_per_session_and_per_answer_sums_of_the_events(sim_log, data_dir):
-    from engine.stats import ArmStats, RatioSums
+    from engine.analysis.stats import ArmStats, RatioSums
 
     log = data_dir / "sim.ndjson"
     write_log(log, sim_log)
@@ -129,7 +129,7 @@ def test_the_duckdb_pass_gives_the_per_session_and_per_answer_sums_of_the_events
 
 
 def test_unit_flag_switches_between_session_and_answer_figures(sim_log, capsys, data_dir):
-    from engine.stats import ArmStats, RatioSums, compute_ratio_comparison, compute_welch
+    from engine.analysis.stats import ArmStats, RatioSums, compute_ratio_comparison, compute_welch
 
     write_log(get_settings().paths.log, sim_log)
     arms = by_bucket(sim_log)
@@ -276,7 +276,7 @@ def test_hypothesis_summary_reports_broken_hypotheses_with_their_last_error(data
 
 
 def test_broken_hypothesis_in_the_loop_is_logged_and_the_others_still_run(data_dir):
-    from engine import hypotheses as hyp
+    from engine.loop import hypotheses as hyp
 
     class Explodes(hyp.Hypothesis):
         id = "test_explodes"
@@ -325,7 +325,7 @@ def test_no_value_in_the_json_is_nan_or_infinite(sim_log, capsys, data_dir):
 def test_verdict_states_more_main_calls_with_an_interval_in_the_same_direction(unit):
     import numpy as np
 
-    from engine.stats import ArmStats, RatioSums
+    from engine.analysis.stats import ArmStats, RatioSums
 
     def arm(main_share: float, sessions: int = 100, per_session: int = 4) -> tuple[dict, dict]:
         """Per-answer values of one arm, in sessions of `per_session` answers, and their sums."""

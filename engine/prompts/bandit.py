@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from engine import runbook
 from engine.errors import InputError, StateError
+from engine.prompts.recipes import RecipeStore
 from engine.provenance import BanditSelectionEvent, EventSink, FeedbackEvent, new_id, read_events
-from engine.recipes import RecipeStore
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,9 @@ class RewardOutOfRangeError(InputError):
 class BanditConfig:
     """Runtime tuning, shared by every worker through the database (POST /bandit_config)."""
 
-    epsilon: float = 0.1
-    min_initial_samples: int = 1  # arms with fewer rewards than this are valued at the prior
-    optimistic_initial_value: float = 0.5
+    epsilon: float = runbook.BANDIT_EPSILON
+    min_initial_samples: int = runbook.BANDIT_MIN_INITIAL_SAMPLES  # fewer rewards: valued at the prior
+    optimistic_initial_value: float = runbook.BANDIT_OPTIMISTIC_INITIAL_VALUE
 
     def validated(self) -> BanditConfig:
         if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float)) \

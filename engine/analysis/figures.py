@@ -21,15 +21,12 @@ import pandas as pd
 from engine.errors import InputError
 from engine.provenance.reader import ReadResult, parse_lines
 from engine.provenance.sink import LogLock
-from engine.slo import MAX_BOUNDARY_DRIFT
+from engine.runbook import CONTROL_BOUNDARY, MAX_BOUNDARY_DRIFT, PASS_QUALITY, RED_FLAG_DRIFT
 
 # Runbook 004: boundary drift SLO (one definition, the SLO check's) and the "runaway
 # adaptation" red flag.
 DRIFT_SLO = MAX_BOUNDARY_DRIFT
-DRIFT_RED_FLAG = 0.1
-CONTROL_BOUNDARY = 0.5
-# A response "passes" when a model answered it without error and its quality reaches this floor.
-PASS_QUALITY = 0.5
+DRIFT_RED_FLAG = RED_FLAG_DRIFT
 
 # Time windows offered by the dashboard, in seconds (None = the whole log).
 WINDOWS: dict[str, int | None] = {

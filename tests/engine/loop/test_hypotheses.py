@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from engine import hypotheses as hyp
+from engine.loop import hypotheses as hyp
 from engine.provenance import EventSink, ResponseEvent, read_events
 from engine.settings import get_settings
 
@@ -132,7 +132,7 @@ def test_broken_hypotheses_are_reported_and_the_others_still_run(data_dir, caplo
         {"id": "missing_field", "field": "no_such_field", "op": ">", "threshold": 1},
         {"id": "bad_op", "field": "quality", "op": "~", "threshold": 1},
     ]))
-    with caplog.at_level(logging.WARNING, logger="engine.hypotheses"):
+    with caplog.at_level(logging.WARNING, logger="engine.loop.hypotheses"):
         events = hyp.evaluate_hypotheses(response(), settings)
         hyp.evaluate_hypotheses(response(message_id="m2"), settings)
     results = by_id(events)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from engine.loop.quality import ASSIST_JSON_INVALID, compute_quality, parse_judge_reply, score_answer
 from engine.providers.select import http_provider
 from engine.providers.sim import SimProvider
-from engine.quality import (ASSIST_JSON_INVALID, compute_quality, parse_judge_reply, score_answer)
 from engine.settings import ModelSpec, get_settings
 from tests.support.fake_openai import FakeOpenAIServer, closed_port
 

@@ -1,5 +1,5 @@
 """The A/B report: one DuckDB pass aggregates the provenance log per session and then per bucket,
-engine.stats compares control with treatment (sessions as the unit by default, or answers), and a
+engine.analysis.stats compares control with treatment (sessions as the unit by default, or answers), and a
 plain-language verdict says what it shows. Also per-hypothesis pass rates and trends.
 """
 
@@ -14,11 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from engine.analytics import BIN_CHOICES, MAX_BINS, PASS_QUALITY, load_adaptive_state
-from engine.errors import InputError
-from engine.routing.adaptive import AdaptiveConfig
-from engine.settings import Settings
-from engine.stats import (
+from engine.analysis.figures import BIN_CHOICES, MAX_BINS, PASS_QUALITY, load_adaptive_state
+from engine.analysis.stats import (
     ALPHA,
     ArmStats,
     NotEnoughData,
@@ -31,8 +28,12 @@ from engine.stats import (
     compute_srm,
     compute_welch,
 )
+from engine.errors import InputError
+from engine.routing.adaptive import AdaptiveConfig
+from engine.runbook import BUCKETS
+from engine.settings import Settings
 
-ARMS = ("control", "treatment")
+ARMS = BUCKETS
 # Buckets are assigned per session (sticky), so the session is the unit of randomisation and, by
 # default, of analysis: answers of one session are correlated and are not independent evidence.
 ANALYSIS_UNITS = ("session", "answer")
@@ -340,7 +341,7 @@ def compute_ab_report(aggregates: BucketAggregates, expected_split: dict[str, fl
     """Compare control with treatment on every metric, check the split, and state a verdict.
 
     `unit` "session" (default) compares the per-answer means as session-level ratio metrics
-    (engine.stats.compute_ratio_comparison); "answer" treats every answer as independent (Welch).
+    (engine.analysis.stats.compute_ratio_comparison); "answer" treats every answer as independent (Welch).
     """
     if unit not in ANALYSIS_UNITS:
         raise InputError(f"unit of analysis {unit!r}: choose one of {', '.join(ANALYSIS_UNITS)}")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from engine.errors import InputError
-from engine.slo import SloThresholds, compute_slo_verdicts, load_slo_inputs, render_slo_table
+from engine.golden.slo import SloThresholds, compute_slo_verdicts, load_slo_inputs, render_slo_table
 
 
 def write_report(path, pass_rate=1.0, p95=14000.0):

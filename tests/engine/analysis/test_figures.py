@@ -1,4 +1,4 @@
-"""engine.analytics: the incremental store (both ingestion paths agree, only new bytes are read,
+"""engine.analysis.figures: the incremental store (both ingestion paths agree, only new bytes are read,
 rotation and torn lines handled) and the figures under filters."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from engine import analytics
-from engine.analytics import EventStore, Filters
+from engine.analysis import figures as analytics
+from engine.analysis.figures import EventStore, Filters
 from engine.errors import InputError
 from engine.provenance import EventSink, read_events, rotate_log
 from tests.dashboard.fixture_log import write_fixture_log
