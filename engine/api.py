@@ -1,6 +1,7 @@
-"""The engine's public entry points: `ask`, `ask_stream`, `simulate`, `reset_adaptive_state`, `get_engine`.
+"""The engine's write facade: `ask`, `ask_stream`, `simulate`, `reset_adaptive_state`, `get_engine`.
 
-Other parts (CLI, goldens, gateway, dashboard) call these; see docs/CONTRACTS.md.
+Every caller (CLI, goldens, gateway, dashboard) states a question as one `AskRequest`, either
+directly or through these functions' keyword options; see docs/CONTRACTS.md.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from engine.loop.engine import AskResult, AskStream, Engine, SimulateSummary, run_simulation
+from engine.loop.engine import AskStream, Engine
+from engine.loop.records import AskRequest, AskResult
+from engine.loop.simulate import SimulateSummary, run_simulation
 from engine.settings import Settings, get_settings
 
-__all__ = ["AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream", "simulate",
-           "reset_adaptive_state", "get_engine", "clear_engines"]
+__all__ = ["AskRequest", "AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream",
+           "simulate", "reset_adaptive_state", "get_engine", "clear_engines"]
 
 MAX_ENGINES = 8
 _ENGINES: OrderedDict[int, tuple[Settings, Engine]] = OrderedDict()
@@ -39,37 +43,32 @@ def get_engine(settings: Settings | None = None) -> Engine:
 
 
 def clear_engines() -> None:
-    """Close and forget every cached engine (tests, settings reloads)."""
+    """Close and forget every cached engine (tests, settings reloads, new hypotheses)."""
     with _ENGINES_LOCK:
         while _ENGINES:
             _, (_, engine) = _ENGINES.popitem()
             engine.close()
 
 
-def ask(question: str, trait: str = "general", session_id: str | None = None, *, origin: str = "ask",
-        run_id: str | None = None, bucket: str | None = None, route: str | None = None,
-        system_prompt: str | None = None, recipe_id: str | None = None, record: bool = True,
-        settings: Settings | None = None, history: list[dict[str, str]] | None = None) -> AskResult:
+def ask(question: str | AskRequest, trait: str = "general", session_id: str | None = None, *,
+        settings: Settings | None = None, **options: Any) -> AskResult:
     """Run one question through the loop and return what happened.
 
-    Provider failures never raise: they come back with `error_code`, source "unknown", quality 0.
-    Raises InputError for an empty question or an unknown trait, route, bucket or origin, and for
-    a `history` item whose role is not user/assistant or whose content is not a string.
+    `question` is the text (with `trait`, `session_id` and any AskRequest field as keyword options:
+    origin, run_id, bucket, route, system_prompt, recipe_id, record, history, params) or a whole
+    AskRequest. Provider failures never raise: they come back with `error_code`, source "unknown",
+    quality 0. Raises InputError for an empty question, an unknown trait, route, bucket, origin or
+    option, and for a `history` item whose role is not user/assistant or whose content is not a string.
     `record=False` writes no event and leaves the adaptive state alone (goldens).
     `history`: the conversation's earlier turns, oldest first, without the system prompt and the
     current question; the model gets system prompt, history, question. Routing and quality use the
     question alone; the event records `history_turns` (a count), never the history's text.
     """
-    return get_engine(settings).ask(question, trait, session_id, origin=origin, run_id=run_id,
-                                    bucket=bucket, route=route, system_prompt=system_prompt,
-                                    recipe_id=recipe_id, record=record, history=history)
+    return get_engine(settings).ask(AskRequest.build(question, trait, session_id, **options))
 
 
-def ask_stream(question: str, trait: str = "general", session_id: str | None = None, *,
-               origin: str = "ask", run_id: str | None = None, bucket: str | None = None,
-               route: str | None = None, system_prompt: str | None = None, recipe_id: str | None = None,
-               record: bool = True, settings: Settings | None = None,
-               history: list[dict[str, str]] | None = None) -> AskStream:
+def ask_stream(question: str | AskRequest, trait: str = "general", session_id: str | None = None, *,
+               settings: Settings | None = None, **options: Any) -> AskStream:
     """`ask` with the answer streamed: same arguments, same errors, same events.
 
     Returns at once with `route`, `bucket`, `boundary`, `message_id` and `session_id` decided;
@@ -77,9 +76,7 @@ def ask_stream(question: str, trait: str = "general", session_id: str | None = N
     Quality, events and the adaptive update happen once, when the stream ends. Call `.close()` to
     stop early: the partial answer is logged with error_code CLIENT_DISCONNECTED, and not learnt from.
     """
-    return get_engine(settings).ask_stream(question, trait, session_id, origin=origin, run_id=run_id,
-                                           bucket=bucket, route=route, system_prompt=system_prompt,
-                                           recipe_id=recipe_id, record=record, history=history)
+    return get_engine(settings).ask_stream(AskRequest.build(question, trait, session_id, **options))
 
 
 def simulate(n: int, *, seed: int = 0, progress: Callable[[AskResult], None] | None = None,
@@ -90,5 +87,4 @@ def simulate(n: int, *, seed: int = 0, progress: Callable[[AskResult], None] | N
 
 def reset_adaptive_state(settings: Settings | None = None) -> Path | None:
     """Delete the adaptive state (a fresh experiment starts); returns the deleted path or None."""
-    settings = settings or get_settings()
-    return get_engine(settings).reset_state()
+    return get_engine(settings or get_settings()).reset_state()

@@ -9,7 +9,7 @@ import sys
 from tqdm import tqdm
 
 from engine.api import simulate
-from engine.loop.engine import SimulateSummary
+from engine.loop.simulate import SimulateSummary
 from engine.settings import get_settings
 
 NAME = "simulate"

@@ -1,6 +1,6 @@
 """Hypotheses checked on every answer: a registry of checks (classes by decorator, simple threshold
-checks from `<data dir>/config/hypotheses.json`) and `evaluate_hypotheses`, which turns each
-outcome into a `hypothesis` provenance event and never raises.
+checks from `<data dir>/config/hypotheses.json`) that turns each outcome into a `hypothesis`
+provenance event and never raises. Each Engine owns one registry (`build_hypothesis_registry`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from engine.errors import InputError
 from engine.provenance.events import HypothesisEvent, ResponseEvent
 from engine.provenance.reader import tail_events
 from engine.runbook import MAX_P95_LATENCY_MS, PASS_QUALITY
-from engine.settings import Settings, get_settings
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ class HypothesisRegistry:
             log.warning("hypotheses config ignored: %s", exc.message)
             hypotheses.append(BrokenHypothesis("config:hypotheses.json", exc.message))
         seen: set[str] = set()
-        unique = []
+        unique: list[Hypothesis] = []
         for hypothesis in hypotheses:
             if hypothesis.id in seen:
                 unique.append(BrokenHypothesis(f"{hypothesis.id}#dup",
@@ -359,7 +359,7 @@ class HypothesisRegistry:
     def evaluate(self, event: ResponseEvent) -> list[HypothesisEvent]:
         """Run every hypothesis on `event`; a broken one yields passed=None with `error`."""
         out: list[HypothesisEvent] = []
-        common = {"message_id": event.message_id, "session_id": event.session_id,
+        common: dict[str, Any] = {"message_id": event.message_id, "session_id": event.session_id,
                   "run_id": event.run_id, "bucket": event.bucket, "route": event.route}
         with self._lock:
             for hypothesis in self.hypotheses:
@@ -369,7 +369,7 @@ class HypothesisRegistry:
                     problem = None if result is None else _valid_outcome(result)
                 except Exception as exc:  # any failure of user code is reported, never raised
                     result = None
-                    problem = (exc.message if isinstance(hypothesis, BrokenHypothesis)
+                    problem = (str(exc.args[0]) if isinstance(hypothesis, BrokenHypothesis) and exc.args
                                else f"raised {type(exc).__name__}: {exc}")
                 if problem is not None:
                     problem = self._clean(problem)
@@ -391,40 +391,15 @@ class HypothesisRegistry:
                  "broken": "yes" if isinstance(h, BrokenHypothesis) else "no"} for h in self.hypotheses]
 
 
-_registries: dict[str, HypothesisRegistry] = {}
-_registries_lock = threading.Lock()
+def build_hypothesis_registry(settings: Settings) -> HypothesisRegistry:
+    """The hypotheses for one engine: registered classes, then hypotheses.json, seeded from the log.
 
-
-def get_hypothesis_registry(settings: Settings | None = None) -> HypothesisRegistry:
-    """The registry for a data directory, built once per process (so changes load on restart)."""
-    settings = settings or get_settings()
-    key = str(settings.aios_data_dir)
-    with _registries_lock:
-        registry = _registries.get(key)
-        if registry is None:
-            registry = HypothesisRegistry.from_settings(settings)
-            _registries[key] = registry
-        return registry
-
-
-def reset_hypothesis_registry() -> None:
-    """Forget built registries: the next evaluation re-reads classes and hypotheses.json."""
-    with _registries_lock:
-        _registries.clear()
-
-
-def evaluate_hypotheses(event: ResponseEvent, settings: Settings | None = None) -> list[HypothesisEvent]:
-    """Check every hypothesis on one response; the loop appends the result with the response.
-
-    Never raises: a broken hypothesis becomes a HypothesisEvent with passed=None and `error`, and
-    a registry that cannot be built at all yields a single such event.
+    Never raises: a registry that cannot be built at all becomes one broken hypothesis, so every
+    answer still logs a `hypothesis` event saying why (passed null, error).
     """
     try:
-        registry = get_hypothesis_registry(settings)
+        return HypothesisRegistry.from_settings(settings)
     except Exception as exc:  # the loop must keep answering even if the registry cannot load
         log.warning("hypotheses skipped: the registry could not be built: %s", type(exc).__name__)
-        return [HypothesisEvent(hypothesis_id="registry", passed=None,
-                                error=f"registry could not be built: {type(exc).__name__}",
-                                message_id=event.message_id, session_id=event.session_id,
-                                run_id=event.run_id, bucket=event.bucket, route=event.route)]
-    return registry.evaluate(event)
+        return HypothesisRegistry([BrokenHypothesis("registry", f"registry could not be built: "
+                                                                f"{type(exc).__name__}")])

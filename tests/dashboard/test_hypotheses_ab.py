@@ -36,11 +36,9 @@ class Garbage(hyp.Hypothesis):
 @pytest.fixture(autouse=True)
 def fresh_registry():
     before = dict(hyp.HYPOTHESES)
-    hyp.reset_hypothesis_registry()
     yield
     hyp.HYPOTHESES.clear()
     hyp.HYPOTHESES.update(before)
-    hyp.reset_hypothesis_registry()
 
 
 def write_loop_log(path: Path, n: int = 160, *, broken: bool = False, drop_treatment: float = 0.0,
@@ -51,9 +49,9 @@ def write_loop_log(path: Path, n: int = 160, *, broken: bool = False, drop_treat
     if broken:
         hyp.register_hypothesis(Explodes)
         hyp.register_hypothesis(Garbage)
-        hyp.reset_hypothesis_registry()
     rng, thin = random.Random(seed), random.Random(seed + 1)
     settings = get_settings()
+    registry = hyp.build_hypothesis_registry(settings)  # what the engine builds
     open_sessions: dict[str, tuple[str, int]] = {}  # bucket -> (its open session, answers in it)
     with EventSink(path) as sink:
         for i in range(n):
@@ -65,7 +63,7 @@ def write_loop_log(path: Path, n: int = 160, *, broken: bool = False, drop_treat
             event.session_id = session_id
             if event.bucket == "treatment" and thin.random() < drop_treatment:
                 continue
-            sink.append([event, *hyp.evaluate_hypotheses(event, settings)])
+            sink.append([event, *registry.evaluate(event)])
     return path
 
 

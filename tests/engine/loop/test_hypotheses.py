@@ -20,14 +20,29 @@ def response(**overrides) -> ResponseEvent:
     return ResponseEvent(**data)
 
 
+# One registry per data directory, as one engine holds one; "restart" forgets it.
+_REGISTRIES: dict[str, hyp.HypothesisRegistry] = {}
+
+
+def restart():
+    _REGISTRIES.clear()
+
+
+def evaluate(event, settings):
+    key = str(settings.aios_data_dir)
+    if key not in _REGISTRIES:
+        _REGISTRIES[key] = hyp.build_hypothesis_registry(settings)
+    return _REGISTRIES[key].evaluate(event)
+
+
 @pytest.fixture(autouse=True)
 def fresh_registry():
     before = dict(hyp.HYPOTHESES)
-    hyp.reset_hypothesis_registry()
+    restart()
     yield
     hyp.HYPOTHESES.clear()
     hyp.HYPOTHESES.update(before)
-    hyp.reset_hypothesis_registry()
+    restart()
 
 
 def by_id(events):
@@ -35,7 +50,7 @@ def by_id(events):
 
 
 def test_builtin_hypotheses_pass_and_fail_on_what_the_answer_shows():
-    good = by_id(hyp.evaluate_hypotheses(response(), get_settings()))
+    good = by_id(evaluate(response(), get_settings()))
     assert good["answered_by_model"].passed is True
     assert good["latency_within_budget"].passed is True
     assert good["latency_within_budget"].value == 1200.0
@@ -44,7 +59,7 @@ def test_builtin_hypotheses_pass_and_fail_on_what_the_answer_shows():
     assert "embedder_quality_parity" not in good  # a main answer is not compared with itself
     assert all(e.message_id == "m1" and e.bucket == "control" and e.route == "main" for e in good.values())
 
-    bad = by_id(hyp.evaluate_hypotheses(
+    bad = by_id(evaluate(
         response(source="unknown", latency_ms=25_000.0, quality=0.0, error_code="PROVIDER_TIMEOUT",
                  message_id="m2"), get_settings()))
     assert bad["answered_by_model"].passed is False
@@ -72,14 +87,14 @@ def test_running_context_is_seeded_from_the_log_on_restart(data_dir):
     settings = get_settings()
     with EventSink(settings.paths.log) as sink:
         sink.append([response(complexity=0.5, quality=0.6, message_id=f"m{i}") for i in range(6)])
-    result = by_id(hyp.evaluate_hypotheses(response(route="embedder", complexity=0.41, quality=0.6),
+    result = by_id(evaluate(response(route="embedder", complexity=0.41, quality=0.6),
                                            settings))
     assert result["embedder_quality_parity"].value == pytest.approx(1.0)
 
 
 def test_a_config_entry_adds_a_threshold_check_on_restart(data_dir):
     settings = get_settings()
-    assert "short_answers" not in by_id(hyp.evaluate_hypotheses(response(), settings))
+    assert "short_answers" not in by_id(evaluate(response(), settings))
     settings.paths.config_dir.mkdir(parents=True, exist_ok=True)
     hyp.config_path(settings).write_text(json.dumps([
         {"id": "short_answers", "description": "few tokens", "field": "tokens.total", "op": "<=",
@@ -88,14 +103,14 @@ def test_a_config_entry_adds_a_threshold_check_on_restart(data_dir):
          "when": {"route": "embedder"}},
     ]))
     # Still the old registry until restart.
-    assert "short_answers" not in by_id(hyp.evaluate_hypotheses(response(), settings))
-    hyp.reset_hypothesis_registry()
-    results = by_id(hyp.evaluate_hypotheses(response(tokens={"prompt": 10, "completion": 200, "total": 210}),
+    assert "short_answers" not in by_id(evaluate(response(), settings))
+    restart()
+    results = by_id(evaluate(response(tokens={"prompt": 10, "completion": 200, "total": 210}),
                                             settings))
     assert results["short_answers"].passed is False
     assert results["short_answers"].value == 210.0
     assert "embedder_fast" not in results  # `when` does not match a main answer
-    results = by_id(hyp.evaluate_hypotheses(response(route="embedder", latency_ms=400.0), settings))
+    results = by_id(evaluate(response(route="embedder", latency_ms=400.0), settings))
     assert results["embedder_fast"].passed is True
 
 
@@ -133,8 +148,8 @@ def test_broken_hypotheses_are_reported_and_the_others_still_run(data_dir, caplo
         {"id": "bad_op", "field": "quality", "op": "~", "threshold": 1},
     ]))
     with caplog.at_level(logging.WARNING, logger="engine.loop.hypotheses"):
-        events = hyp.evaluate_hypotheses(response(), settings)
-        hyp.evaluate_hypotheses(response(message_id="m2"), settings)
+        events = evaluate(response(), settings)
+        evaluate(response(message_id="m2"), settings)
     results = by_id(events)
     assert results["test_raises"].passed is None and "ZeroDivisionError: boom" in results["test_raises"].error
     assert results["test_garbage"].passed is None and "returned str" in results["test_garbage"].error
@@ -156,7 +171,7 @@ def test_an_unreadable_config_file_is_reported_not_raised(data_dir):
     settings = get_settings()
     settings.paths.config_dir.mkdir(parents=True, exist_ok=True)
     hyp.config_path(settings).write_text("[{\"id\": \"x\",\n oops]")
-    results = by_id(hyp.evaluate_hypotheses(response(), settings))
+    results = by_id(evaluate(response(), settings))
     broken = results["config:hypotheses.json"]
     assert broken.passed is None and "line 2" in broken.error and "hypotheses.json" in broken.error
     assert results["answered_by_model"].passed is True
@@ -174,7 +189,7 @@ def test_secrets_never_reach_a_hypothesis_error(data_dir, monkeypatch):
             raise RuntimeError("token hf_supersecretvalue rejected")
 
     hyp.register_hypothesis(Leaky)
-    (leaky,) = [e for e in hyp.evaluate_hypotheses(response(), get_settings()) if e.hypothesis_id == "test_leaky"]
+    (leaky,) = [e for e in evaluate(response(), get_settings()) if e.hypothesis_id == "test_leaky"]
     assert "hf_supersecretvalue" not in leaky.error and "**********" in leaky.error
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from engine.api import clear_engines, simulate
 from engine.loop.demo_questions import generate_questions
-from engine.loop.engine import session_plan
+from engine.loop.simulate import session_plan
 from engine.provenance.reader import read_events
 from engine.settings import REPO_ROOT, reset_settings
 

@@ -1,0 +1,146 @@
+"""The loop's records: one frozen request every caller builds (api, CLI, gateway, goldens, simulate),
+the routing decision made before the model is called (`Turn`), and the answer, which is a view over
+its response event rather than a copy of its fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import InputError
+from engine.provenance.events import ResponseEvent
+from engine.routing.bucketing import BUCKETS, Bucket
+from engine.routing.routers import ROUTES, Route, check_trait
+
+ORIGINS = ("ask", "simulate", "golden", "gateway")
+HISTORY_ROLES = ("user", "assistant")
+
+
+def check_history(history: Any) -> tuple[dict[str, str], ...]:
+    """The prior turns as clean {"role", "content"} messages; InputError naming `history[i].field`.
+
+    Only user/assistant turns: the system prompt has its own field and the loop runs no tools.
+    Empty contents are allowed (an earlier answer may have failed); other keys are not passed on.
+    """
+    if history is None:
+        return ()
+    if not isinstance(history, (list, tuple)):
+        raise InputError(f"field history: must be a list of messages, got {type(history).__name__}")
+    turns = []
+    for i, item in enumerate(history):
+        if not isinstance(item, dict):
+            raise InputError(f"field history[{i}]: must be an object with role and content, "
+                             f"got {type(item).__name__}")
+        role, content = item.get("role"), item.get("content")
+        if role not in HISTORY_ROLES:
+            raise InputError(f"field history[{i}].role: {role!r} is not one of {', '.join(HISTORY_ROLES)}")
+        if not isinstance(content, str):
+            raise InputError(f"field history[{i}].content: must be a string, got {type(content).__name__}")
+        turns.append({"role": role, "content": content})
+    return tuple(turns)
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question for the loop, as every caller states it.
+
+    `bucket`/`route` force the A/B bucket or the model (goldens, a client naming a model);
+    `record=False` writes no event and leaves the adaptive state alone; `history` holds the earlier
+    turns, oldest first (routing and quality look at `question` alone); `params` are extra
+    chat-completions parameters passed to the model as they are (e.g. max_tokens, stop, seed).
+    """
+
+    question: str
+    trait: str = "general"
+    session_id: str | None = None
+    origin: str = "ask"
+    run_id: str | None = None
+    bucket: str | None = None
+    route: str | None = None
+    system_prompt: str | None = None
+    recipe_id: str | None = None
+    record: bool = True
+    history: tuple[dict[str, str], ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, question: str | AskRequest, trait: str = "general", session_id: str | None = None,
+              **options: Any) -> AskRequest:
+        """A request from the api's arguments; InputError for an option that does not exist."""
+        if isinstance(question, AskRequest):
+            return dataclasses.replace(question, **options) if options else question
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise InputError(f"field {unknown[0]}: not an option of ask (options: "
+                             f"{', '.join(f.name for f in dataclasses.fields(cls))})")
+        return cls(question, trait, session_id, **options)
+
+    def checked(self) -> AskRequest:
+        """This request validated and normalised; InputError names the offending field."""
+        if not isinstance(self.question, str) or not self.question.strip():
+            raise InputError("field question: the question is empty")
+        history = check_history(self.history)
+        check_trait(self.trait)
+        if self.route is not None and self.route not in ROUTES:
+            raise InputError(f"field route: {self.route!r} is not one of {', '.join(ROUTES)}")
+        if self.bucket is not None and self.bucket not in BUCKETS:
+            raise InputError(f"field bucket: {self.bucket!r} is not one of {', '.join(BUCKETS)}")
+        if self.origin not in ORIGINS:
+            raise InputError(f"field origin: {self.origin!r} is not one of {', '.join(ORIGINS)}")
+        if not isinstance(self.params, Mapping):
+            raise InputError(f"field params: must be a mapping, got {type(self.params).__name__}")
+        return dataclasses.replace(self, history=history)
+
+
+@dataclass
+class Turn:
+    """One request after routing, before the model answers (what a stream can announce up front)."""
+
+    request: AskRequest
+    session_id: str
+    message_id: str
+    bucket: Bucket
+    bucket_value: float
+    boundary: float
+    complexity: float
+    route: Route
+    provider: Any
+    messages: list[dict[str, str]]
+    adaptive_enabled: bool
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def route_forced(self) -> bool:
+        return self.request.route is not None
+
+
+# What `AskResult.to_dict()` returns (docs/CONTRACTS.md), in this order.
+ANSWER_FIELDS = ("message_id", "session_id", "question", "trait", "answer", "route", "source", "provider",
+                 "simulated", "bucket", "boundary", "complexity", "quality", "quality_components",
+                 "latency_ms", "tokens", "error_code", "error_message", "recipe_id", "quality_method",
+                 "adaptive_enabled", "adaptation", "history_turns")
+
+
+@dataclass(frozen=True)
+class AskResult:
+    """What `ask` returns: the answer's response event (every field readable as an attribute:
+    `result.answer`, `result.route`, `result.quality`, ...) and the adaptation it caused, if any."""
+
+    event: ResponseEvent
+    adaptation: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "event":
+            raise AttributeError(name)
+        return getattr(self.event, name)
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        return self.event.tokens.model_dump()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ANSWER_FIELDS}
