@@ -6,7 +6,9 @@ Concrete routers register by short name in ROUTERS; `get_router(name)` returns a
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import math
 import re
 from abc import ABC, abstractmethod
@@ -15,6 +17,8 @@ from typing import Any, Literal
 
 from engine import runbook
 from engine.errors import InputError
+
+log = logging.getLogger(__name__)
 
 Route = Literal["main", "embedder"]
 LOG_121 = math.log1p(120)
@@ -34,10 +38,21 @@ TRAITS: tuple[str, ...] = tuple(TRAIT_PRIOR)
 
 
 def check_trait(trait: str) -> str:
-    """The trait, or InputError naming the field when it is unknown."""
+    """The trait: free text. A known one adds its prior to the complexity score; an unknown one (a
+    user's "coding") adds none and is accepted, with a warning naming it once per process.
+    InputError naming the field when the trait is empty or not text."""
+    if not isinstance(trait, str) or not trait.strip():
+        raise InputError(f"field trait: must be a non-empty string (one of {', '.join(TRAITS)} or your own "
+                         f"label), got {trait!r}")
     if trait not in TRAIT_PRIOR:
-        raise InputError(f"field trait: unknown trait {trait!r}; expected one of {', '.join(TRAITS)}")
+        warn_unknown_trait(trait)
     return trait
+
+
+@functools.lru_cache(maxsize=256)
+def warn_unknown_trait(trait: str) -> None:
+    """Log once per trait (the cache remembers which were named) that it adds no routing prior."""
+    log.warning("trait %r is not one of %s: accepted, it adds no routing prior", trait, ", ".join(TRAITS))
 
 
 @dataclass(frozen=True, slots=True)

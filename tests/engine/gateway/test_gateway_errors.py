@@ -37,7 +37,7 @@ def test_bad_requests_get_the_error_object_and_the_server_keeps_serving(live_gat
         assert_error(http.post(CHAT, json={**HELLO, "model": "gpt-17"}), 404, "MODEL_NOT_FOUND")
         assert_error(http.post(CHAT, json={**HELLO, "metadata": {"recipe_id": "no.such.recipe"}}),
                      404, "UNKNOWN_RECIPE")
-        assert_error(http.post(CHAT, json={**HELLO, "metadata": {"trait": "grumpy"}}), 422, "INPUT_INVALID")
+        assert_error(http.post(CHAT, json={**HELLO, "metadata": {"trait": ""}}), 422, "INPUT_INVALID")
         assert_error(http.post("/engine/plan", json={"prompt": "x", "recipe_id": "nope"}), 404, "UNKNOWN_RECIPE")
         feedback = {"assistant": "chatgpt", "category": "coding", "recipe_id": "chatgpt.coding.baseline"}
         assert_error(http.post("/feedback", json={**feedback, "reward": 7}), 422, "REWARD_OUT_OF_RANGE")

@@ -99,7 +99,7 @@ def test_record_false_writes_nothing(data_dir: Path) -> None:
     assert not (data_dir / "analytics" / "adaptive_routing_state.json").exists()
 
 
-@pytest.mark.parametrize("kwargs,field", [({"question": "  "}, "question"), ({"trait": "pirate"}, "trait"),
+@pytest.mark.parametrize("kwargs,field", [({"question": "  "}, "question"), ({"trait": " "}, "trait"),
                                           ({"route": "big"}, "route"), ({"bucket": "c"}, "bucket")])
 def test_bad_input_raises_input_error_naming_the_field(kwargs: dict, field: str) -> None:
     args = {"question": "hi?", **kwargs}

@@ -6,7 +6,15 @@ import pytest
 
 from engine.errors import InputError
 from engine.loop.demo_questions import generate_questions
-from engine.routing.routers import ROUTERS, TRAITS, ComplexityRouter, Router, check_trait, get_router
+from engine.routing.routers import (
+    ROUTERS,
+    TRAITS,
+    ComplexityRouter,
+    Router,
+    check_trait,
+    get_router,
+    warn_unknown_trait,
+)
 
 
 def test_registry_holds_the_default_and_two_baselines() -> None:
@@ -70,11 +78,26 @@ def test_random_router_is_seeded_by_the_question_and_spreads() -> None:
     assert 0.45 < sum(s >= 0.5 for s in scores) / len(scores) < 0.55
 
 
-def test_unknown_trait_is_an_input_error_naming_the_field() -> None:
+def test_an_empty_trait_is_an_input_error_naming_the_field() -> None:
     assert check_trait("general") == "general"
     assert "analytical" in TRAITS
-    with pytest.raises(InputError, match="field trait"):
-        check_trait("pirate")
+    for bad in ("", "  ", None, 3):
+        with pytest.raises(InputError, match="field trait"):
+            check_trait(bad)  # type: ignore[arg-type]
+
+
+def test_an_unknown_trait_is_accepted_with_no_prior_and_named_once(caplog) -> None:
+    warn_unknown_trait.cache_clear()
+    router = ComplexityRouter()
+    question = "Write a function that reverses a linked list."
+    with caplog.at_level("WARNING", logger="engine.routing.routers"):
+        assert check_trait("coding") == "coding"
+        assert check_trait("coding") == "coding"
+    assert [r.getMessage() for r in caplog.records if "coding" in r.getMessage()] == [
+        "trait 'coding' is not one of general, casual, empathetic, creative, technical, analytical: "
+        "accepted, it adds no routing prior"]
+    assert router.features(question, "coding")["trait"] == 0.0
+    assert router.score(question, "coding") == router.score(question, "general")
 
 
 def test_complexity_is_the_default_class() -> None:
