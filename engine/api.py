@@ -12,13 +12,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.gateway.probe import GatewayHealth, probe_gateway
 from engine.loop.engine import AskStream, Engine
 from engine.loop.records import AskRequest, AskResult
 from engine.loop.simulate import SimulateSummary, run_simulation
+from engine.prompts.bandit import compute_arm_table, load_bandit_stats
+from engine.provenance.rotate import RotationResult, rotate_log
+from engine.providers.egress import safe_url
+from engine.providers.select import ProviderChoice, resolve_providers
+from engine.routing.routers import TRAITS
 from engine.settings import Settings, get_settings
 
 __all__ = ["AskRequest", "AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream",
-           "simulate", "reset_adaptive_state", "get_engine", "clear_engines"]
+           "simulate", "reset_adaptive_state", "get_engine", "clear_engines",
+           # Beside ask/simulate, what the dashboard calls: the traits `ask` knows, explicit log rotation,
+           # which provider answers, credential-free URLs, the bandit's arms, the gateway's health.
+           "TRAITS", "RotationResult", "rotate_log", "ProviderChoice", "resolve_providers", "safe_url",
+           "compute_arm_table", "load_bandit_stats", "GatewayHealth", "probe_gateway"]
 
 MAX_ENGINES = 8
 _ENGINES: OrderedDict[int, tuple[Settings, Engine]] = OrderedDict()
