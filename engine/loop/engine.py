@@ -149,7 +149,10 @@ class Engine:
     def _call(self, turn: Turn) -> ChatResult:
         provider = turn.provider
         try:
-            return provider.chat(turn.messages, max_tokens=self.settings.aios_max_tokens)
+            # The request's extra chat-completions params (goldens: seed, temperature) go only when set,
+            # so providers without the `params` keyword keep working.
+            extra = {"params": dict(turn.request.params)} if turn.request.params else {}
+            return provider.chat(turn.messages, max_tokens=self.settings.aios_max_tokens, **extra)
         except Exception as exc:  # providers promise not to raise; the loop must answer regardless
             return provider_raised(provider, exc)
 
@@ -242,7 +245,8 @@ class AskStream:
         parts: list[str] = []
         stream = None
         try:
-            stream = stream_chat(turn.provider, turn.messages, max_tokens=engine.settings.aios_max_tokens)
+            stream = stream_chat(turn.provider, turn.messages, max_tokens=engine.settings.aios_max_tokens,
+                                 params=dict(turn.request.params) or None)
             for delta in stream:
                 parts.append(delta)
                 yield delta

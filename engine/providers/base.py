@@ -3,7 +3,7 @@ Streamed calls yield text deltas and end with the same ChatResult (ChatStream)."
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,6 +38,8 @@ class ChatResult:
     # Streams only: ms until the first text arrived; usage counted by us because the server sent none.
     first_token_ms: float | None = None
     usage_estimated: bool = False
+    # The simulator only: whether its answer is right (its ground truth), None when it cannot know.
+    sim_correct: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -61,10 +63,13 @@ class ChatProvider(Protocol):
     simulated: bool
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-             temperature: float = 0.2) -> ChatResult: ...
+             temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatResult:
+        """One answer. `params`: extra chat-completions fields sent as they are (seed, temperature,
+        response_format, ...); a provider that cannot honour one ignores it."""
+        ...
 
     def chat_stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-                    temperature: float = 0.2) -> ChatStream:
+                    temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatStream:
         """The same answer as `chat`, as text deltas while the model writes (see ChatStream)."""
         ...
 
@@ -98,14 +103,16 @@ class ChatStream:
 
 
 def stream_chat(provider: Any, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-                temperature: float = 0.2) -> ChatStream:
-    """`provider.chat_stream(...)`, or, for a provider without one, its whole answer as one delta."""
+                temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatStream:
+    """`provider.chat_stream(...)`, or, for a provider without one, its whole answer as one delta.
+    `params` is passed only when given, so providers written before it keep working."""
+    extra = {"params": params} if params else {}
     method = getattr(provider, "chat_stream", None)
     if method is not None:
-        return method(messages, max_tokens=max_tokens, temperature=temperature)
+        return method(messages, max_tokens=max_tokens, temperature=temperature, **extra)
 
     def whole() -> Generator[str, None, ChatResult]:
-        result = provider.chat(messages, max_tokens=max_tokens, temperature=temperature)
+        result = provider.chat(messages, max_tokens=max_tokens, temperature=temperature, **extra)
         if result.text:
             yield result.text
         return result

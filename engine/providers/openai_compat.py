@@ -13,7 +13,7 @@ import http.client
 import json
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from engine.providers.egress import EgressDecision, safe_url
 
 log = logging.getLogger(__name__)
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+_OWN_FIELDS = frozenset({"model", "messages", "stream", "stream_options"})
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
@@ -233,21 +234,24 @@ class OpenAICompatProvider:
         time.sleep(wait)
 
     def _body(self, messages: list[dict[str, str]], max_tokens: int | None, temperature: float,
-              stream: bool) -> dict[str, Any]:
+              stream: bool, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": messages,
                                 "max_tokens": max_tokens or self.max_tokens,
                                 "temperature": temperature, "stream": stream}
+        # Extra chat-completions fields (seed, temperature, response_format, stop...) go as they are;
+        # the ones this client owns (model, messages, stream) cannot be overridden.
+        body.update({k: v for k, v in (params or {}).items() if k not in _OWN_FIELDS})
         if stream:
             body["stream_options"] = {"include_usage": True}
         return body
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-             temperature: float = 0.2) -> ChatResult:
+             temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatResult:
         started = time.perf_counter()
         decision = self._egress(self.endpoint)
         if not decision.allowed:
             return self._fail(EGRESS_BLOCKED, decision.message, started, 0)
-        body = self._body(messages, max_tokens, temperature, stream=False)
+        body = self._body(messages, max_tokens, temperature, stream=False, params=params)
         attempt = 0
         while True:
             attempt += 1
@@ -259,18 +263,18 @@ class OpenAICompatProvider:
             self._pause(outcome, attempt)
 
     def chat_stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-                    temperature: float = 0.2) -> ChatStream:
+                    temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatStream:
         """Text deltas as the server sends them. Retries (same policy as `chat`) happen only while
         no text has been yielded; a stream that breaks later ends with the text so far and an error."""
-        return ChatStream(self._stream(messages, max_tokens, temperature))
+        return ChatStream(self._stream(messages, max_tokens, temperature, params))
 
     def _stream(self, messages: list[dict[str, str]], max_tokens: int | None,
-                temperature: float) -> Generator[str, None, ChatResult]:
+                temperature: float, params: Mapping[str, Any] | None = None) -> Generator[str, None, ChatResult]:
         started = time.perf_counter()
         decision = self._egress(self.endpoint)
         if not decision.allowed:
             return self._fail(EGRESS_BLOCKED, decision.message, started, 0)
-        body = self._body(messages, max_tokens, temperature, stream=True)
+        body = self._body(messages, max_tokens, temperature, stream=True, params=params)
         where = safe_url(self.endpoint)
         attempt = 0
         while True:

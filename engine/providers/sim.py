@@ -1,8 +1,13 @@
 """The built-in simulator: stands in for the main (7B) and embedder (1B) models without a server.
 
-Deterministic for a seed. It writes real answer text built from the question's own terms; the
-embedder's answers degrade (missing terms, truncation, repetition, refusals) as the question gets
-harder, by the simulator's own hidden difficulty, which is deliberately not the router's score.
+Deterministic for a seed. It writes real answer text built from the question's own terms. For the
+demo questions (engine/providers/sim_world.py) it knows the right answer and a hidden difficulty:
+each model answers correctly with a probability that falls with difficulty, faster for the embedder,
+and a wrong answer states a wrong final answer in fluent text (often with the hedges, second
+thoughts or missing conclusion that wrong real answers show). `ChatResult.sim_correct` records the
+simulator's ground truth for benches and the dashboard's "accuracy (simulated)"; the engine's scorer
+never sees it. Other questions are answered as before: the embedder's answers degrade (missing terms,
+truncation, repetition, refusals) as the question gets harder, by the simulator's own difficulty.
 Latencies are modelled in milliseconds (main about 9-16 s, embedder about 1.5-4 s, like runbook
 004's healthy system) and really slept for `modelled * latency_scale`, so a demo takes seconds;
 `chat_stream` spreads the same latency over word deltas after a modelled time to first token.
@@ -15,9 +20,11 @@ import hashlib
 import random
 import re
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from typing import Any
 
 from engine.providers.base import ChatResult, ChatStream
+from engine.providers.sim_world import Truth, p_correct, truth_of
 
 STOPWORDS = frozenset(
     "a an the and or but if then else of to in on at by for with about as is are was were be been "
@@ -58,6 +65,11 @@ CONNECTORS = [
     "A useful rule of thumb: fix {a} before you tune {b}.",
     "Document your assumptions about {a}, because {b} will depend on them.",
     "There is a trade-off: more attention to {a} means less flexibility in {b}.",
+]
+HEDGES = [
+    "I'm not completely sure about this, but here is my best attempt.",
+    "I might be wrong here, so please double-check.",
+    "This is a bit tricky and I may have missed something.",
 ]
 REFUSALS = [
     "I'm sorry, but I can't help with that.",
@@ -125,8 +137,14 @@ class SimProvider:
         """The answer and its modelled latency (ms), without sleeping."""
         question = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
         rng = self._rng(question)
-        difficulty = hidden_difficulty(question)
-        text = self._answer(question, difficulty, rng)
+        truth = truth_of(question)
+        correct: bool | None = None
+        if truth is not None:
+            difficulty = truth.difficulty
+            text, correct = self._answer_with_truth(question, truth, rng)
+        else:
+            difficulty = hidden_difficulty(question)
+            text = self._answer(question, difficulty, rng)
         if max_tokens:
             text = " ".join(text.split()[: max(1, int(max_tokens / 1.3))])
         completion_tokens = int(len(text.split()) * 1.3) + 1
@@ -137,10 +155,12 @@ class SimProvider:
             modelled = 700 + 11 * completion_tokens + rng.gauss(0, 250) + 600 * difficulty
         modelled = max(150.0, modelled)
         return ChatResult(text=text, source=self.model, provider=self.name, latency_ms=round(modelled, 1),
-                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, simulated=True)
+                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, simulated=True,
+                          sim_correct=correct)
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-             temperature: float = 0.2) -> ChatResult:
+             temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatResult:
+        # Deterministic per seed already: extra sampling params (seed, temperature) change nothing.
         started = time.perf_counter()
         result = self._compose(messages, max_tokens)
         remaining = result.latency_ms * self.latency_scale / 1000 - (time.perf_counter() - started)
@@ -149,7 +169,7 @@ class SimProvider:
         return result
 
     def chat_stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-                    temperature: float = 0.2) -> ChatStream:
+                    temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatStream:
         """The text `chat` would give, a word per delta: the first after the modelled time to first
         token, the rest spread over the remaining modelled latency (both slept x latency_scale)."""
         return ChatStream(self._stream(messages, max_tokens))
@@ -210,6 +230,36 @@ class SimProvider:
             words = " ".join(sentences).split()
             return " ".join(words[: max(6, len(words) // 4)])
         return " ".join(sentences)
+
+    def _answer_with_truth(self, question: str, truth: Truth, rng: random.Random) -> tuple[str, bool]:
+        """A fluent answer that ends by stating the right final answer, or (with the probability the
+        model gets this difficulty wrong) a wrong one, mostly with the symptoms of a wrong answer."""
+        correct = rng.random() < p_correct(self.role, truth.difficulty)
+        stated = truth.reference if correct else truth.wrong
+        terms = key_terms(question) or ["question"]
+        words = int(30 + 90 * truth.difficulty * rng.uniform(0.6, 1.2))
+        sentences = [rng.choice(OPENERS).format(t=" and ".join(terms[:2]))]
+        templates = rng.sample(CONNECTORS, len(CONNECTORS))
+        for i, template in enumerate(templates):
+            if len(" ".join(sentences).split()) >= words:
+                break
+            a, b = terms[(2 * i) % len(terms)], terms[(2 * i + 1) % len(terms)]
+            sentences.append(template.format(a=a, A=a.capitalize(), b=b))
+        symptom = rng.random()
+        if correct:
+            if symptom < 0.05:
+                sentences.insert(1, rng.choice(HEDGES))
+            sentences.append(f"The answer is {stated}.")
+        elif symptom < 0.35:
+            sentences.insert(1, rng.choice(HEDGES))
+            sentences.append(f"The answer is {stated}.")
+        elif symptom < 0.55:
+            sentences.append(f"At first it looks like {truth.reference}, but on reflection the answer is {stated}.")
+        elif symptom < 0.7:
+            sentences.append(f"It probably comes down to {stated}, although that depends on the details.")
+        else:
+            sentences.append(f"The answer is {stated}.")
+        return " ".join(sentences), correct
 
     def ping(self) -> tuple[bool, str]:
         return True, f"simulated {self.role} model (latency scale {self.latency_scale:g})"
