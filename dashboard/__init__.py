@@ -1,1 +1,1 @@
-"""The Streamlit quality dashboard: pages draw what engine functions return (via services.py)."""
+"""The Streamlit quality dashboard: pages draw what engine functions return (via dashboard.services)."""

@@ -3,34 +3,20 @@ the SLO verdicts, and the pass rate across comparison files."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import services_goldens as goldens
-from dashboard.components.actions import FLASH
-from dashboard.components.format import fmt_pct
-from engine.errors import EngineError
+from dashboard import services
+from dashboard.components.actions import FLASH, progress_callback
+from dashboard.components.charts import golden_history_chart
+from dashboard.components.format import fmt_pct, fmt_seconds, fmt_split
 
 st.title("Goldens")
 st.caption("Golden regression tests (runbook: Run Golden Tests) and the SLO check (runbook: Check SLOs). "
            "Goldens run in the control bucket and are not counted as traffic.")
 
 
-def fmt_seconds(ms: float | None) -> str:
-    return "–" if ms is None else f"{ms / 1000:.1f} s"
-
-
-def progress_callback(label: str):
-    bar = st.progress(0.0, text=label)
-
-    def on_progress(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{label} {done} / {total}")
-
-    return on_progress
-
-
 def render_actions() -> None:
-    baseline, baseline_error = goldens.baseline_summary()
+    baseline, baseline_error = services.baseline_summary()
     left, right = st.columns(2)
     with left:
         if baseline_error:
@@ -44,8 +30,8 @@ def render_actions() -> None:
                      help="Answers every golden once and writes baseline_new.json; the previous baseline "
                           "is kept as baseline_<date>.json."):
             try:
-                result, backup = goldens.record(progress_callback("Recording"))
-            except EngineError as exc:
+                result, backup = services.golden_record(progress_callback("Recording"))
+            except services.EngineError as exc:
                 st.session_state[FLASH] = ("error", f"Record failed: {exc.message}")
             else:
                 if result.written:
@@ -58,12 +44,12 @@ def render_actions() -> None:
                         + " (source unknown). Is the model server running?")
             st.rerun()
     with right:
-        st.caption(f"Compare threshold {goldens.DEFAULT_THRESHOLD}: a case fails when it gets no answer or its "
+        st.caption(f"Compare threshold {services.GOLDEN_THRESHOLD}: a case fails when it gets no answer or its "
                    "quality or similarity falls by more than that.")
         if st.button("Run golden compare", key="golden_compare", type="primary", disabled=baseline is None):
             try:
-                result = goldens.compare(progress_callback("Comparing"))
-            except EngineError as exc:
+                result = services.golden_compare(progress_callback("Comparing"))
+            except services.EngineError as exc:
                 st.session_state[FLASH] = ("error", f"Compare failed: {exc.message}")
             else:
                 s = result.report["summary"]
@@ -74,7 +60,7 @@ def render_actions() -> None:
 
 
 def render_report() -> None:
-    report, cases, error = goldens.last_report()
+    report, cases, error = services.golden_report()
     if error:
         st.error(error)
         return
@@ -88,10 +74,11 @@ def render_report() -> None:
     cols[2].metric("Pass rate", fmt_pct(report["pass_rate"]), border=True)
     cols[3].metric("P95 latency", fmt_seconds(latency["p95"]), border=True,
                    help=f"p50 {fmt_seconds(latency['p50'])}, mean {fmt_seconds(latency['mean'])}")
-    cols[4].metric("Main / embedder %", f"{routing['main_pct']:.0%} / {routing['embedder_pct']:.0%}".replace("%", ""),
+    cols[4].metric("Main / embedder %", fmt_split(routing["main_pct"], routing["embedder_pct"]),
                    border=True)
     st.caption(f"Finished {report['finished_at']} · similarity {report['similarity_measure']} · threshold "
-               f"{report['threshold']} · provider {report['provider']}" + (" (SIMULATED)" if report["simulated"] else "")
+               f"{report['threshold']} · provider {report['provider']}"
+               + (" (SIMULATED)" if report["simulated"] else "")
                + f" · set {report['set']['hash']} · baseline {report['baseline']['hash']}")
     if report["baseline"].get("provider_changed"):
         st.warning(f"The baseline was recorded with {report['baseline']['provider']}, this compare used "
@@ -107,7 +94,7 @@ def render_report() -> None:
 
 def render_slos() -> None:
     st.subheader("SLOs")
-    rows, notes, error = goldens.slo_verdicts()
+    rows, notes, error = services.slo_verdicts()
     if error:
         st.warning(error)
         return
@@ -125,7 +112,7 @@ def render_slos() -> None:
 
 def render_history() -> None:
     st.subheader("Pass rate across comparisons")
-    history = goldens.pass_rate_history()
+    history = services.golden_history()
     if history.unreadable:
         st.caption(f"Skipped {len(history.unreadable)} unreadable comparison file(s): "
                    + ", ".join(history.unreadable[:5]))
@@ -133,12 +120,7 @@ def render_history() -> None:
     if frame.empty:
         st.info("No comparison history yet.")
         return
-    figure = go.Figure(go.Scatter(x=frame["finished_at"], y=frame["pass_rate"], mode="lines+markers",
-                                  name="pass rate", text=frame["file"]))
-    figure.add_hline(y=0.95, line_dash="dash", annotation_text="SLO 95 %")
-    figure.update_layout(title="Golden pass rate", yaxis_tickformat=".0%", yaxis_range=[0, 1.05],
-                         height=320, margin=dict(t=50, b=30))
-    st.plotly_chart(figure, key="golden_history_chart")
+    st.plotly_chart(golden_history_chart(frame), key="golden_history_chart")
 
 
 render_actions()

@@ -6,10 +6,10 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import charts
+from dashboard.components.ab import render_ab_section
 from dashboard.components.empty import render_empty_state, render_log_warning
+from dashboard.components.gateway import render_bandit_section
 from dashboard.components.live import render_live
-from dashboard.sections.ab import render_ab_section
-from dashboard.sections.gateway import render_bandit_section
 
 st.title("Hypotheses")
 
@@ -49,7 +49,7 @@ def render_trends() -> None:
 render_live(render_trends)
 
 st.divider()
-# ---- A/B statistics: the statistics section (dashboard/sections/ab.py) renders below, one line. ----
+# ---- A/B statistics: the statistics section (dashboard/components/ab.py) renders below, one line. ----
 render_live(render_ab_section)
 
 st.divider()

@@ -6,11 +6,11 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import charts
+from dashboard.components.ab import render_overview_srm
 from dashboard.components.actions import render_ask
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.format import fmt_count, fmt_latency, fmt_pct, fmt_quality
 from dashboard.components.live import render_live
-from dashboard.sections.ab import render_overview_srm
 
 st.title("Overview")
 render_live(render_overview_srm)  # SRM warning from the statistics section

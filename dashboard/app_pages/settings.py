@@ -9,7 +9,7 @@ from dashboard import services
 from dashboard.components.actions import render_reset, render_rotate
 from dashboard.components.empty import render_empty_state
 from dashboard.components.format import fmt_count
-from dashboard.sections.gateway import render_gateway_section
+from dashboard.components.gateway import render_gateway_section
 
 st.title("Settings")
 

@@ -1,1 +1,2 @@
-"""Drawing helpers shared by the dashboard's pages: sidebar, charts, actions, formats."""
+"""What the pages draw with: the sidebar, every chart (charts.py), every number format (format.py), the
+action buttons, and the statistics (ab.py) and gateway (gateway.py) sections."""

@@ -6,11 +6,12 @@ rerun that follows it, so every figure on the page is drawn from the changed log
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from dashboard import services
-from dashboard.components.format import fmt_ms, fmt_quality
-from engine.errors import EngineError
+from dashboard.components.format import fmt_boundary, fmt_ms, fmt_quality, fmt_simulation
 
 FLASH = "_action_flash"
 
@@ -27,6 +28,16 @@ def render_flash() -> None:
         getattr(st, kind)(text)
 
 
+def progress_callback(label: str) -> Callable[[int, int], None]:
+    """A progress bar under `label`, and the `(done, total)` callback that moves it."""
+    bar = st.progress(0.0, text=label)
+
+    def on_progress(done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{label} {done} / {total}")
+
+    return on_progress
+
+
 def render_generate_demo(key: str) -> None:
     n = st.number_input("Demo questions", min_value=1, max_value=services.DEMO_MAX_N,
                         value=services.DEMO_DEFAULT_N, step=50, key=f"{key}_n")
@@ -38,10 +49,10 @@ def render_generate_demo(key: str) -> None:
 
         try:
             summary = services.simulate(int(n), seed=services.demo_seed(), on_progress=on_progress)
-        except EngineError as exc:
+        except services.EngineError as exc:
             _flash("error", f"Demo traffic failed: {exc.message}")
         else:
-            _flash("success", f"Generated {services.describe_simulation(summary)}.")
+            _flash("success", f"Generated {fmt_simulation(summary)}.")
         st.rerun()
 
 
@@ -49,12 +60,12 @@ def render_ask() -> None:
     """Question + trait -> the answer with its route, bucket, quality and latency."""
     with st.form("ask_form", clear_on_submit=False):
         question = st.text_area("Question", key="ask_question", height=80)
-        trait = st.selectbox("Trait", services.TRAITS, key="ask_trait")
+        trait = st.selectbox("Trait", services.traits(), key="ask_trait")
         submitted = st.form_submit_button("Ask", key="ask_button")
     if submitted:
         try:
             result = services.ask(question, trait)
-        except EngineError as exc:
+        except services.EngineError as exc:
             st.error(exc.message)
             return
         st.session_state["ask_result"] = result
@@ -70,8 +81,9 @@ def render_ask() -> None:
     cols[1].metric("Bucket", result.bucket)
     cols[2].metric("Quality", fmt_quality(result.quality))
     cols[3].metric("Latency", fmt_ms(result.latency_ms))
-    st.caption(f"answered by {result.source} · message {result.message_id} · complexity {result.complexity:.3f} vs boundary "
-               f"{result.boundary:.3f} · provider {result.provider}" + (" (SIMULATED)" if result.simulated else ""))
+    st.caption(f"answered by {result.source} · message {result.message_id} · complexity "
+               f"{fmt_boundary(result.complexity)} vs boundary {fmt_boundary(result.boundary)} · provider "
+               f"{result.provider}" + (" (SIMULATED)" if result.simulated else ""))
 
 
 def render_reset() -> None:
@@ -80,7 +92,7 @@ def render_reset() -> None:
     if st.button("Reset adaptive state", key="reset_state", disabled=not confirmed):
         try:
             removed = services.reset_adaptive_state()
-        except EngineError as exc:
+        except services.EngineError as exc:
             _flash("error", f"Reset failed: {exc.message}")
         else:
             _flash("success", f"Adaptive state reset ({removed} removed)." if removed
@@ -93,7 +105,7 @@ def render_rotate() -> None:
     if st.button("Rotate log", key="rotate_log"):
         try:
             result = services.rotate_log()
-        except (EngineError, OSError) as exc:
+        except (services.EngineError, OSError) as exc:
             _flash("error", f"Rotation failed: {exc}")
         else:
             _flash("success" if result.archive else "info", result.message)

@@ -4,23 +4,12 @@ intervals and the verdict (Hypotheses page), and the SRM warning (Overview). Dra
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import services_stats
+from dashboard import services
+from dashboard.components.charts import hypothesis_trends_chart
 from dashboard.components.format import fmt_count
-from engine.analysis.ab_report import AbReport
-from engine.analysis.stats import SrmResult
-
-
-def trends_chart(trends: pd.DataFrame) -> go.Figure:
-    fig = px.line(trends.dropna(subset=["pass_rate"]), x="bin_start", y="pass_rate", color="hypothesis_id",
-                  markers=True, hover_data=["checks", "passed", "failed", "errors"],
-                  title="Pass rate per hypothesis over time")
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="")
-    return fig
+from engine.runbook import CONTROL, TREATMENT
 
 
 def render_hypothesis_trends(trends: pd.DataFrame) -> None:
@@ -28,7 +17,7 @@ def render_hypothesis_trends(trends: pd.DataFrame) -> None:
     if trends.empty or trends["pass_rate"].isna().all():
         st.info("No hypothesis results in this window yet.")
         return
-    st.plotly_chart(trends_chart(trends), key="hypothesis_trends_chart")
+    st.plotly_chart(hypothesis_trends_chart(trends), key="hypothesis_trends_chart")
 
 
 def render_broken_hypotheses(broken: pd.DataFrame) -> None:
@@ -38,7 +27,7 @@ def render_broken_hypotheses(broken: pd.DataFrame) -> None:
                  icon="🧯")
 
 
-def render_verdict(report: AbReport) -> None:
+def render_verdict(report: services.AbReport) -> None:
     verdict = report.verdict
     if verdict.kind == "srm":
         st.error(verdict.text, icon="⚠️")
@@ -48,19 +37,19 @@ def render_verdict(report: AbReport) -> None:
         st.success(verdict.text, icon="📊")
 
 
-def render_srm_warning(srm: SrmResult) -> None:
+def render_srm_warning(srm: services.SrmResult) -> None:
     """A warning box when the bucket split is off; nothing when it is fine or not yet checkable."""
     if srm.alert:
         st.warning(srm.message, icon="⚠️")
 
 
-def render_ab_table(report: AbReport, table: pd.DataFrame) -> None:
-    st.subheader("A/B test: control vs treatment")
-    st.caption(f"Answers: control {fmt_count(report.answers['control'])}, treatment "
-               f"{fmt_count(report.answers['treatment'])}; sessions: control {fmt_count(report.units['control'])}, "
-               f"treatment {fmt_count(report.units['treatment'])}. Welch tests, 95 % intervals, relative lift by "
+def render_ab_table(report: services.AbReport, table: pd.DataFrame) -> None:
+    st.subheader(f"A/B test: {CONTROL} vs {TREATMENT}")
+    st.caption(f"Answers: {CONTROL} {fmt_count(report.answers[CONTROL])}, {TREATMENT} "
+               f"{fmt_count(report.answers[TREATMENT])}; sessions: {CONTROL} {fmt_count(report.units[CONTROL])}, "
+               f"{TREATMENT} {fmt_count(report.units[TREATMENT])}. Welch tests, 95 % intervals, relative lift by "
                "the delta method; the sidebar's time window applies (not its bucket, trait or route filters).")
-    st.caption(services_stats.unit_note(report).capitalize() + ".")
+    st.caption(services.ab_unit_note(report).capitalize() + ".")
     render_verdict(report)
     st.dataframe(table, hide_index=True, key="ab_table")
     if not report.srm.alert:
@@ -69,14 +58,14 @@ def render_ab_table(report: AbReport, table: pd.DataFrame) -> None:
 
 def render_ab_section() -> None:
     """Everything the statistics part shows on the Hypotheses page (one call from the page)."""
-    summary = services_stats.hypothesis_summary()
-    render_broken_hypotheses(services_stats.broken_hypotheses(summary))
-    render_hypothesis_trends(services_stats.hypothesis_trends())
-    current = services_stats.report()
+    summary = services.hypothesis_summary()
+    render_broken_hypotheses(services.broken_hypotheses(summary))
+    render_hypothesis_trends(services.hypothesis_trends())
+    current = services.ab_report()
     render_srm_warning(current.srm)
-    render_ab_table(current, services_stats.table(current))
+    render_ab_table(current, services.ab_table(current))
 
 
 def render_overview_srm() -> None:
     """The Overview's SRM warning (one call from the page)."""
-    render_srm_warning(services_stats.srm())
+    render_srm_warning(services.srm())

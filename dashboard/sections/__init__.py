@@ -1,1 +1,0 @@
-"""Page sections owned by one part of the engine each (drawn by one call from a page)."""

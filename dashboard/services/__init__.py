@@ -1,0 +1,98 @@
+"""The dashboard's only door to the engine: named calls into engine.api, engine.analysis and
+engine.golden (plus settings and runbook constants), each cached through `cached()`.
+
+Pages and components call `services.<name>` and draw what comes back; nothing here draws. The
+"Disable cache" toggle (session key `disable_cache`) bypasses every cache, the shared store included.
+"""
+
+from dashboard.services.actions import (
+    DEMO_DEFAULT_N,
+    DEMO_MAX_N,
+    ask,
+    demo_seed,
+    reset_adaptive_state,
+    rotate_log,
+    simulate,
+    traits,
+)
+from dashboard.services.cache import (
+    AUTO_REFRESH_SECONDS,
+    begin_run,
+    cache_enabled,
+    cached,
+    refresh_interval,
+    settings,
+    shared_store,
+    store,
+)
+from dashboard.services.figures import (
+    ALL,
+    adaptations,
+    boundary_over_time,
+    bucket_split,
+    complexity_quality,
+    current_boundaries,
+    current_filters,
+    drift_band,
+    event_counts,
+    event_page,
+    filter_options,
+    headline,
+    hypothesis_pass_rates,
+    log_summary,
+    message_events,
+    pass_quality,
+    pass_rate_over_time,
+    quality_by_bucket_route,
+    routing_sources,
+    routing_split_over_time,
+    sortable_columns,
+    window_choices,
+)
+from dashboard.services.goldens import (
+    GOLDEN_THRESHOLD,
+    baseline_summary,
+    golden_compare,
+    golden_history,
+    golden_paths,
+    golden_record,
+    golden_report,
+    slo_verdicts,
+)
+from dashboard.services.stats import (
+    ab_report,
+    ab_table,
+    ab_unit_note,
+    broken_hypotheses,
+    hypothesis_summary,
+    hypothesis_trends,
+    srm,
+)
+from dashboard.services.system import (
+    adaptive_state,
+    bandit_arms,
+    data_paths,
+    gateway_health,
+    kill_switch,
+    model_config,
+    provider_info,
+    settings_view,
+)
+from engine.analysis import AbReport, Filters, SrmResult
+from engine.errors import EngineError
+
+__all__ = [
+    "DEMO_DEFAULT_N", "DEMO_MAX_N", "ask", "demo_seed", "reset_adaptive_state", "rotate_log", "simulate", "traits",
+    "AUTO_REFRESH_SECONDS", "begin_run", "cache_enabled", "cached", "refresh_interval", "settings", "shared_store",
+    "store",
+    "ALL", "adaptations", "boundary_over_time", "bucket_split", "complexity_quality", "current_boundaries",
+    "current_filters", "drift_band", "event_counts", "event_page", "filter_options", "headline",
+    "hypothesis_pass_rates", "log_summary", "message_events", "pass_quality", "pass_rate_over_time",
+    "quality_by_bucket_route", "routing_sources", "routing_split_over_time", "sortable_columns", "window_choices",
+    "GOLDEN_THRESHOLD", "baseline_summary", "golden_compare", "golden_history", "golden_paths", "golden_record",
+    "golden_report", "slo_verdicts",
+    "ab_report", "ab_table", "ab_unit_note", "broken_hypotheses", "hypothesis_summary", "hypothesis_trends", "srm",
+    "adaptive_state", "bandit_arms", "data_paths", "gateway_health", "kill_switch", "model_config", "provider_info",
+    "settings_view",
+    "AbReport", "Filters", "SrmResult", "EngineError",
+]

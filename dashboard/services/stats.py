@@ -1,0 +1,79 @@
+"""The A/B statistics and per-hypothesis trends (engine.analysis' A/B report), cached.
+
+Results are keyed on the log's and the state's identity and size, so a grown or rotated log is
+read again; the sidebar's time window applies, its bucket/trait/route filters do not (an A/B test
+needs both arms).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from dashboard.services.cache import cached, file_stamp, settings
+from dashboard.services.figures import current_filters
+from engine import analysis
+from engine.settings import Settings
+
+REPORT_CACHE = {"ttl": 600, "max_entries": 32}
+
+
+def _since() -> datetime | None:
+    return current_filters().since
+
+
+def _load_ab_report(current: Settings, since: datetime | None) -> analysis.AbReport:
+    return analysis.load_ab_report(current, since=since)
+
+
+def _report(since: datetime | None) -> analysis.AbReport:
+    current = settings()
+    return cached(_load_ab_report, current, since, **REPORT_CACHE,
+                  key=(file_stamp(current.paths.log), file_stamp(current.paths.adaptive_state)))
+
+
+def ab_report() -> analysis.AbReport:
+    """The A/B report of the configured log for the sidebar's time window."""
+    return _report(_since())
+
+
+def srm() -> analysis.SrmResult:
+    """The sample-ratio-mismatch check over the whole log (a split problem is never windowed away)."""
+    return _report(None).srm
+
+
+def ab_unit_note(report: analysis.AbReport) -> str:
+    """Which unit the intervals treat as independent (session by default), in one line."""
+    return analysis.unit_note(report.analysis_unit)
+
+
+def ab_table(report: analysis.AbReport) -> pd.DataFrame:
+    """The comparison table, cell for cell as `python -m engine ab-report` prints it."""
+    return pd.DataFrame(analysis.compute_table_rows(report))
+
+
+def _load_hypothesis_trends(path: str, since: datetime | None) -> pd.DataFrame:
+    return analysis.load_hypothesis_trends(Path(path), since=since)
+
+
+def hypothesis_trends() -> pd.DataFrame:
+    """Pass rate per time bin and hypothesis (bin_start, hypothesis_id, checks, ..., pass_rate)."""
+    path = settings().paths.log
+    return cached(_load_hypothesis_trends, str(path), _since(), **REPORT_CACHE, key=file_stamp(path))
+
+
+def _load_hypothesis_summary(path: str, since: datetime | None) -> pd.DataFrame:
+    return analysis.load_hypothesis_summary(Path(path), since=since)
+
+
+def hypothesis_summary() -> pd.DataFrame:
+    """Per hypothesis: checks, pass rate with its interval, errors and the last error message."""
+    path = settings().paths.log
+    return cached(_load_hypothesis_summary, str(path), _since(), **REPORT_CACHE, key=file_stamp(path))
+
+
+def broken_hypotheses(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of hypotheses that reported errors (raised or returned garbage)."""
+    return summary[summary["errors"] > 0][["hypothesis_id", "errors", "checks", "last_error"]]
