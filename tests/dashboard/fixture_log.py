@@ -29,7 +29,8 @@ def response(i: int, rng: random.Random, start: datetime = START) -> ResponseEve
         trait=TRAITS[i % 3], answer=f"Answer {i}: a reply mentioning {'volcano' if i % 11 == 4 else 'lake'}.",
         bucket=bucket, complexity=complexity, boundary=boundary, route=route,
         source="unknown" if failed else ("openhermes-2.5-mistral-7b" if route == "main" else "llama-3.2-1b"),
-        provider="sim", simulated=True, latency_ms=round(rng.uniform(9000, 16000) if route == "main" else rng.uniform(1500, 4000), 1),
+        provider="sim", simulated=True,
+        latency_ms=round(rng.uniform(9000, 16000) if route == "main" else rng.uniform(1500, 4000), 1),
         quality=quality, error_code="PROVIDER_TIMEOUT" if failed else None, origin="simulate")
 
 

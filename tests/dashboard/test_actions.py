@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.api import TRAITS
 from engine.provenance import read_events
 from tests.dashboard.conftest import metrics, open_page, texts
 
@@ -79,3 +80,9 @@ def test_rotate_log_moves_events_to_an_archive(fixture_log):
     assert "rotated 244 events" in texts(at)
     # The store saw the new file and started over.
     assert metrics(at)["Events in log"] == "0"
+
+
+def test_ask_offers_the_traits_the_engine_knows(fixture_log):
+    at = open_page()
+    assert at.selectbox(key="ask_trait").options == list(TRAITS)
+    assert at.selectbox(key="ask_trait").value == "general"

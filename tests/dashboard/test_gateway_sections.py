@@ -34,7 +34,7 @@ def test_hypotheses_page_shows_the_bandit_arms_like_the_engine(fixture_log, monk
     settings = build_settings()
     bandit = Bandit(settings, RecipeStore(settings), rng=random.Random(4))
     bandit.configure(epsilon=0.2)
-    for i in range(200):
+    for _ in range(200):
         pick = bandit.choose("chatgpt", "coding")
         bandit.feedback("chatgpt", "coding", pick.recipe_id, 0.9 if pick.recipe_id.endswith("stepwise") else 0.2)
     stats = load_bandit_stats(settings)

@@ -9,6 +9,7 @@ from engine.golden.cases import load_baseline, load_golden_set
 from engine.golden.history import compute_case_table
 from engine.golden.runner import compare_to_baseline, default_set_path, record_baseline
 from engine.golden.similarity import LexicalSimilarity
+from engine.runbook import MIN_PASS_RATE
 from engine.settings import get_settings
 from tests.dashboard.conftest import charts, metrics, open_page, tables, texts, values
 
@@ -92,3 +93,12 @@ def test_broken_report_is_shown_as_an_error_not_a_crash(data_dir):
     page = texts(at)
     assert "last_report.json: golden report is not valid JSON" in page
     assert "Skipped 1 unreadable comparison file(s): comparison_20260101T000000Z.json" in page
+
+
+def test_history_chart_draws_the_runbook_pass_rate_slo(data_dir):
+    record_and_compare()
+    at = open_page("goldens")
+    history = charts(at)[0]
+    slo = next(shape for shape in history.layout.shapes if shape.type == "line")
+    assert slo.y0 == slo.y1 == MIN_PASS_RATE
+    assert [a.text for a in history.layout.annotations] == ["SLO 95 %"]

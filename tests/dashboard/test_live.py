@@ -14,7 +14,7 @@ from tests.dashboard.fixture_log import response
 def test_appended_event_shows_up_and_only_new_bytes_are_read(fixture_log):
     at = open_page()
     assert metrics(at)["Events"] == "120"
-    store = services._shared_store(str(fixture_log))
+    store = services.shared_store(str(fixture_log))
     size_before = fixture_log.stat().st_size
     read_before = store.counters.bytes_read_total
     assert read_before == size_before
@@ -55,7 +55,7 @@ def test_disable_cache_reads_the_whole_log_again(fixture_log):
     at.toggle(key="disable_cache").set_value(True).run()
     assert not at.exception
     uncached = at.session_state["_uncached_store"]
-    assert uncached is not services._shared_store(str(fixture_log))
+    assert uncached is not services.shared_store(str(fixture_log))
     # One whole-log read per run, shared by every figure of that run.
     assert uncached.counters.bytes_read_total == fixture_log.stat().st_size
     assert uncached.counters.refreshes > 1
