@@ -61,7 +61,7 @@ def run_service(rounds: int, epsilon: float) -> dict:
             (folder / "recipes" / f"{rid}.json").write_text(
                 '{"id": "%s", "assistant": "bench", "category": "sim", "system_prompt": "You are %s."}' % (rid, rid))
         os.environ.update({"AIOS_DATA_DIR": tmp, "BANDIT_ENABLED": "1", "AIOS_PROVIDER": "sim"})
-        from engine.prompts.recipes import RecipeStore
+        from engine.prompts.store import RecipeStore
         from engine.settings import build_settings
         settings = build_settings()
         bandit = Bandit(settings, RecipeStore(settings), rng=random.Random(1))

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()  # fail fast on bad settings, before any worker starts
     # The gateway's startup lines (bandit.enabled, recipes, provider) are INFO.
     logging.getLogger("engine.gateway").setLevel(logging.INFO)
-    logging.getLogger("engine.prompts.recipes").setLevel(logging.INFO)
+    logging.getLogger("engine.prompts.store").setLevel(logging.INFO)  # "recipes loaded from ..."
     print(f"AIOS gateway on http://{args.host}:{args.port} (OpenAPI: /docs; data: {settings.aios_data_dir})",
           flush=True)
     uvicorn.run("engine.gateway.app:create_app", factory=True, host=args.host, port=args.port,

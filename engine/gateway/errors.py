@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import ConfigError, EngineError, InputError, StateError
+from engine.gateway.deps import find_gateway
 from engine.logging_setup import redact
 from engine.provenance import ErrorEvent
 
@@ -64,14 +65,15 @@ def error_response(request: Request, status: int, code: str, message: str,
                    **extra: Any) -> JSONResponse:
     """The error object with its status; secrets masked; one `error` event logged (unless the
     failure is already in the log, as a provider failure is in its response event)."""
-    gateway = getattr(request.app.state, "gateway", None)
+    gateway = find_gateway(request.app)
     if gateway is not None:
         message = redact(message, gateway.settings)
     if gateway is not None and log_event:
         try:
-            gateway.sink.append(ErrorEvent(code=code, message=message[:500],
-                                           where=f"gateway {request.method} {request.url.path}",
-                                           status=status, message_id=extra.get("message_id")))
+            # ErrorEvent allows extra fields but does not declare `status`: passed as data, not a keyword.
+            gateway.sink.append(ErrorEvent.model_validate({
+                "code": code, "message": message[:500], "where": f"gateway {request.method} {request.url.path}",
+                "status": status, "message_id": extra.get("message_id")}))
         except OSError as exc:  # the log being unwritable must not hide the original error
             log.warning("cannot log error event: %s", type(exc).__name__)
     body = {"error": {"code": code, "message": message, **extra}}

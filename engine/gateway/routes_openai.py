@@ -21,15 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from engine.api import AskResult, AskStream, ask, ask_stream
 from engine.errors import InputError
+from engine.gateway.deps import BanditDep, EngineDep, RecipesDep, SettingsDep, StartedAtDep
 from engine.gateway.errors import PROVIDER_STATUS, error_response
 from engine.logging_setup import redact
-from engine.prompts.recipes import compute_local_transform
+from engine.prompts.choose import DEFAULT_ASSISTANT, DEFAULT_CATEGORY, RecipeChoice, choose_recipe
+from engine.runbook import EMBEDDER, MAIN
+from engine.settings import ModelConfig, Settings
 
 router = APIRouter(tags=["OpenAI-compatible"])
 
 ROUTER_MODEL = "router"
-DEFAULT_ASSISTANT = "chatgpt"
-DEFAULT_CATEGORY = "general"
 
 
 class ContentPart(BaseModel):
@@ -98,30 +99,38 @@ def compute_conversation(messages: list[ChatMessage]) -> tuple[str, list[dict[st
     return last.text, history, system
 
 
-def resolve_route(model: str, gateway) -> str | None:
+def resolve_route(model: str, models: ModelConfig) -> str | None:
     """None for the router, else the forced route; InputError(MODEL_NOT_FOUND) for anything else."""
-    models = gateway.engine().models
     if model == ROUTER_MODEL:
         return None
-    if model in (models.main.name, "main"):
-        return "main"
-    if model in (models.embedder.name, "embedder"):
-        return "embedder"
+    if model in (models.main.name, MAIN):
+        return MAIN
+    if model in (models.embedder.name, EMBEDDER):
+        return EMBEDDER
     raise InputError(f"model {model!r} does not exist here; use {ROUTER_MODEL!r}, "
                      f"{models.main.name!r} or {models.embedder.name!r} (GET /v1/models)",
                      code="MODEL_NOT_FOUND")
 
 
 @router.get("/v1/models", summary="Models served: the router and the two models it routes between")
-def list_models(request: Request) -> dict[str, Any]:
-    gateway = request.app.state.gateway
-    models = gateway.engine().models
-    created = int(gateway.started_at)
+def list_models(loop: EngineDep, started_at: StartedAtDep) -> dict[str, Any]:
+    models = loop.models
+    created = int(started_at)
     rows = [(ROUTER_MODEL, "closed loop: bucket, route, answer, quality, provenance"),
             (models.main.name, "main model (route forced to main)"),
             (models.embedder.name, "embedder model (route forced to embedder)")]
     return {"object": "list", "data": [{"id": mid, "object": "model", "created": created, "owned_by": "aios",
                                         "description": text} for mid, text in rows]}
+
+
+def compute_selection_fields(choice: RecipeChoice) -> dict[str, Any]:
+    """How the recipe was chosen, for the `aios` object: the policy, and the bandit's pick if it made one."""
+    selection = choice.selection
+    if selection is None:
+        return {"recipe_policy": choice.policy}
+    return {"recipe_policy": selection.policy, "explored": selection.explored,
+            "selection_id": selection.selection_id, "assistant": selection.assistant,
+            "category": selection.category}
 
 
 def _aios_fields(result: AskResult, selection: dict[str, Any], requested: str) -> dict[str, Any]:
@@ -169,8 +178,10 @@ async def _live_stream(stream: AskStream, deltas: Iterator[str], first: str | No
         while delta is not None:
             yield chunk({"content": delta})
             delta = await anyio.to_thread.run_sync(next, deltas, None)
-        finished = True
         result = stream.result
+        if result is None:  # the loop sets it when the deltas end
+            raise RuntimeError("the loop's stream ended without a result")
+        finished = True
         if result.error_code:
             # Headers are out: the failure goes in the stream, as OpenAI's API does it.
             yield _sse({"error": {"code": result.error_code, "type": "server_error",
@@ -195,51 +206,46 @@ def _usage(result: AskResult) -> dict[str, int]:
             "total_tokens": result.tokens.get("total", 0)}
 
 
+def compute_recipe_request(meta: dict[str, str], assistant_header: str | None, category_header: str | None,
+                           recipe_header: str | None) -> tuple[str | None, str | None, str | None]:
+    """(assistant, category, recipe_id) for `choose_recipe` from metadata, else the X-AIOS-* headers.
+
+    An empty metadata value counts as absent; naming either assistant or category (even as an
+    empty header) fills the other one's default, so the pair goes to the bandit as named.
+    """
+    assistant = meta.get("assistant") or assistant_header
+    category = meta.get("category") or category_header
+    if assistant is not None or category is not None:
+        assistant, category = assistant or DEFAULT_ASSISTANT, category or DEFAULT_CATEGORY
+    return assistant, category, meta.get("recipe_id") or recipe_header or None
+
+
 @router.post("/v1/chat/completions", summary="Chat completion through the loop (OpenAI format; stream supported)",
              response_model=None)
-def chat_completions(request: Request, body: ChatRequest,
+def chat_completions(request: Request, body: ChatRequest, loop: EngineDep, settings: SettingsDep,
+                     recipes: RecipesDep, bandit: BanditDep,
                      x_session_id: str | None = Header(default=None),
                      x_aios_assistant: str | None = Header(default=None),
                      x_aios_category: str | None = Header(default=None),
                      x_aios_recipe: str | None = Header(default=None)) -> JSONResponse | StreamingResponse:
-    gateway = request.app.state.gateway
-    route = resolve_route(body.model, gateway)
+    route = resolve_route(body.model, loop.models)
     meta = body.metadata or {}
     question, history, client_system = compute_conversation(body.messages)
     session_id = body.user or x_session_id
-    assistant = meta.get("assistant") or x_aios_assistant
-    category = meta.get("category") or x_aios_category
-    recipe_id = meta.get("recipe_id") or x_aios_recipe
-
-    selection: dict[str, Any] = {"recipe_policy": None}
-    recipe = None
-    if recipe_id:
-        recipe = gateway.recipes.get().get(recipe_id)
-        selection = {"recipe_policy": "explicit"}
-    else:
-        pair = (assistant or DEFAULT_ASSISTANT, category or DEFAULT_CATEGORY)
-        explicit_pair = assistant is not None or category is not None
-        if explicit_pair or gateway.recipes.get().for_pair(*pair):
-            choice = gateway.bandit.choose(*pair, session_id=session_id)
-            recipe = gateway.recipes.get().get(choice.recipe_id)
-            selection = {"recipe_policy": choice.policy, "explored": choice.explored,
-                         "selection_id": choice.selection_id, "assistant": pair[0], "category": pair[1]}
-
-    system_prompt = client_system or None
-    if recipe is not None:
-        recipe_system, question = compute_local_transform(recipe, question)
-        system_prompt = "\n\n".join(p for p in (recipe_system, client_system) if p)
-
+    assistant, category, recipe_id = compute_recipe_request(meta, x_aios_assistant, x_aios_category, x_aios_recipe)
+    choice = choose_recipe(recipes, bandit, question=question, assistant=assistant, category=category,
+                           recipe_id=recipe_id, session_id=session_id, system=client_system)
+    selection = compute_selection_fields(choice)
+    prompt = choice.question if choice.question is not None else question
     trait = meta.get("trait", "general")
-    recipe_used = recipe.id if recipe else None
     if body.stream:
-        return _stream_response(request, gateway, body, question, history, trait, session_id, route,
-                                system_prompt, recipe_used, selection)
-    result = ask(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
-                 recipe_id=recipe_used, settings=gateway.settings, history=history)
+        return _stream_response(request, settings, body, prompt, history, trait, session_id, route,
+                                choice.system_prompt, choice.recipe_id, selection)
+    result = ask(prompt, trait, session_id, origin="gateway", route=route, system_prompt=choice.system_prompt,
+                 recipe_id=choice.recipe_id, settings=settings, history=history)
     headers = _headers(result)
     if result.error_code:
-        return _provider_error(request, result, headers)
+        return _provider_error(request, result, result.error_code, headers)
     return JSONResponse({
         "id": f"chatcmpl-{result.message_id}", "object": "chat.completion", "created": int(time.time()),
         "model": result.source,
@@ -248,21 +254,22 @@ def chat_completions(request: Request, body: ChatRequest,
         "usage": _usage(result), "aios": _aios_fields(result, selection, body.model)}, headers=headers)
 
 
-def _provider_error(request: Request, result: AskResult, headers: dict[str, str]) -> JSONResponse:
+def _provider_error(request: Request, result: AskResult, code: str, headers: dict[str, str]) -> JSONResponse:
     # The failed answer is already in the log as a response event with its error_code.
-    status = PROVIDER_STATUS.get(result.error_code, 502)
-    return error_response(request, status, result.error_code, result.error_message or result.error_code,
+    status = PROVIDER_STATUS.get(code, 502)
+    return error_response(request, status, code, result.error_message or code,
                           headers=headers, log_event=False, message_id=result.message_id,
                           route=result.route, bucket=result.bucket)
 
 
-def _stream_response(request: Request, gateway, body: ChatRequest, question: str,
-                     history: list[dict[str, str]], trait: str, session_id: str | None, route: str | None, system_prompt: str | None,
-                     recipe_id: str | None, selection: dict[str, Any]) -> JSONResponse | StreamingResponse:
+def _stream_response(request: Request, settings: Settings, body: ChatRequest, question: str,
+                     history: list[dict[str, str]], trait: str, session_id: str | None, route: str | None,
+                     system_prompt: str | None, recipe_id: str | None,
+                     selection: dict[str, Any]) -> JSONResponse | StreamingResponse:
     """Wait for the first delta (in this worker thread): a failure before it is a JSON error with a
     5xx status; after it, headers go out and the rest streams as it arrives."""
     stream = ask_stream(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
-                        recipe_id=recipe_id, settings=gateway.settings, history=history)
+                        recipe_id=recipe_id, settings=settings, history=history)
     headers = _headers(stream)
     deltas = iter(stream)
     try:
@@ -270,10 +277,10 @@ def _stream_response(request: Request, gateway, body: ChatRequest, question: str
     except BaseException:
         stream.close()
         raise
-    if first is None and stream.result is not None and stream.result.error_code:
-        return _provider_error(request, stream.result, headers)
+    failed = stream.result if first is None else None
+    if failed is not None and failed.error_code:
+        return _provider_error(request, failed, failed.error_code, headers)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    settings = gateway.settings
     return StreamingResponse(
         _live_stream(stream, deltas, first, lambda result: _aios_fields(result, selection, body.model),
                      include_usage, lambda text: redact(text, settings)),

@@ -17,7 +17,7 @@ from dashboard.components.format import fmt_count, fmt_pct
 from engine.api import clear_engines
 from engine.gateway.app import create_app
 from engine.prompts.bandit import Bandit, compute_arm_table, load_bandit_stats
-from engine.prompts.recipes import RecipeStore
+from engine.prompts.store import RecipeStore
 from engine.settings import build_settings, reset_settings
 from tests.dashboard.conftest import chart, metrics, open_page, tables, texts, trace, values
 

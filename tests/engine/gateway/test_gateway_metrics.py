@@ -101,7 +101,7 @@ def test_every_worker_reports_the_same_totals(make_client, monkeypatch):
     for _ in range(5):
         worker_b.post("/choose", json=CODING)
     a, b = worker_a.get("/metrics").text, worker_b.get("/metrics").text
-    strip = lambda text: [l for l in text.splitlines() if "unreadable" not in l]  # noqa: E731
+    strip = lambda text: [line for line in text.splitlines() if "unreadable" not in line]  # noqa: E731
     assert strip(a) == strip(b)
     assert sample(a, "neopr_bandit_selection_latency_seconds_count") == 31
 

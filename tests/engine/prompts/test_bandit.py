@@ -23,7 +23,7 @@ from engine.prompts.bandit import (
     compute_estimate,
     compute_selection,
 )
-from engine.prompts.recipes import RecipeStore
+from engine.prompts.store import RecipeStore
 from engine.provenance import read_events
 from engine.settings import build_settings
 
@@ -210,4 +210,5 @@ def test_two_processes_never_lose_an_update(monkeypatch):
     assert sum(row[3] for row in snapshot.arms) == 150.0  # half the rewards were 1
     assert snapshot.histograms["selection"][2] == 300
     lines = settings.paths.log.read_text().splitlines()
-    assert len(lines) == 600 and all(json.loads(line)["event_type"] in ("bandit_selection", "feedback") for line in lines)
+    assert len(lines) == 600
+    assert all(json.loads(line)["event_type"] in ("bandit_selection", "feedback") for line in lines)

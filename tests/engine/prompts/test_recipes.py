@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.prompts.recipes import (
-    ASSIST_JSON_INVALID,
-    SHIPPED_RECIPES_DIR,
-    RecipeStore,
-    UnknownRecipeError,
-    compute_plan,
-    compute_prompt_quality,
-    compute_transform,
-    load_recipes,
-)
+from engine.prompts.recipes import UnknownRecipeError
+from engine.prompts.store import SHIPPED_RECIPES_DIR, RecipeStore, load_recipes
+from engine.prompts.transform import compute_plan, compute_prompt_quality, compute_transform
+from engine.runbook import ASSIST_JSON_INVALID
 from engine.settings import build_settings
 
 GOOD = {"id": "acme.general.one", "assistant": "acme", "category": "general", "default": True,
