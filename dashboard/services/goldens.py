@@ -18,7 +18,6 @@ from engine.golden.history import History, compute_case_table, load_comparison_h
 from engine.golden.runner import (
     CompareResult,
     RecordResult,
-    backup_baseline,
     compare_to_baseline,
     default_set_path,
     record_baseline,
@@ -100,10 +99,9 @@ def baseline_summary() -> tuple[dict[str, Any] | None, str | None]:
 def golden_record(on_progress: Progress | None = None) -> tuple[RecordResult, Path | None]:
     """Record a new baseline; an existing one is first kept as baseline_<date>.json (returned)."""
     p = golden_paths()
-    backup = backup_baseline(p["baseline"]) if p["baseline"].exists() else None
     result = record_baseline(load_golden_set(p["set"]), p["baseline"], settings=settings(), jobs=GOLDEN_JOBS,
                              progress=on_progress)
-    return result, backup
+    return result, result.previous
 
 
 def golden_compare(on_progress: Progress | None = None, threshold: float = GOLDEN_THRESHOLD) -> CompareResult:

@@ -2,6 +2,8 @@
 
 Exit codes: 0 no regression (record: baseline written), 1 a case regressed (record: a case got no
 answer, nothing written), 2 bad input naming the file and the case, 130 Ctrl-C (nothing half-written).
+Record answers each case --samples times, sends --seed and --temperature, and keeps a baseline it
+replaces as a dated copy; compare sends what the baseline recorded.
 """
 
 from __future__ import annotations
@@ -10,14 +12,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from engine.errors import EXIT_FAILURE, EXIT_OK
 from engine.golden.cases import load_baseline, load_golden_set
 from engine.golden.report import render_report_text
-from engine.golden.runner import compare_to_baseline, default_set_path, record_baseline
+from engine.golden.runner import (
+    GOLDEN_SAMPLES,
+    GOLDEN_SEED,
+    GOLDEN_TEMPERATURE,
+    compare_to_baseline,
+    default_set_path,
+    golden_sampling,
+    record_baseline,
+)
 from engine.golden.similarity import MODES, get_similarity
+from engine.runbook import GOLDEN_THRESHOLD
 from engine.settings import get_settings
 
 NAME = "golden"
@@ -32,6 +44,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
+NO_SEED = "none"  # `--seed none`: send no seed (None means the option was not given)
+
+
+def _seed(text: str) -> int | str:
+    if text.strip().lower() == NO_SEED:
+        return NO_SEED
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'none', got {text!r}") from None
+
+
+def _sampling_options(parser: argparse.ArgumentParser, seed_default: str, temperature_default: str) -> None:
+    parser.add_argument("--seed", type=_seed, default=None,
+                        help=f"sampler seed sent with every question, or 'none' to send none ({seed_default})")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help=f"sampling temperature sent with every question ({temperature_default})")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="golden_mode", metavar="record|compare", required=True)
     record = sub.add_parser("record", help="answer every case once and write the baseline")
@@ -42,13 +73,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep the baseline if the file already exists (CI: record only the first time)")
     record.add_argument("--allow-unanswered", action="store_true",
                         help="write the baseline even when some case got no answer (source unknown)")
+    record.add_argument("--samples", type=int, default=GOLDEN_SAMPLES,
+                        help="answers recorded per case; their run-to-run spread is what compare allows "
+                             f"(default {GOLDEN_SAMPLES})")
+    _sampling_options(record, f"default {GOLDEN_SEED}; a server that ignores it still answers",
+                      f"default {GOLDEN_TEMPERATURE:g}")
+    record.add_argument("--similarity", choices=MODES, default="auto",
+                        help="how the samples' spread is measured (as for compare; default auto)")
     compare = sub.add_parser("compare", help="answer every case again and compare with the baseline")
     _common(compare)
     compare.add_argument("--baseline", type=Path, default=None,
                          help="baseline to compare with (default: <data dir>/goldens/baseline_new.json)")
-    compare.add_argument("--threshold", type=float, default=0.25,
+    compare.add_argument("--threshold", type=float, default=GOLDEN_THRESHOLD,
                          help="a case regresses when its quality or similarity falls by more than this "
-                              "fraction (default 0.25)")
+                              f"fraction (default {GOLDEN_THRESHOLD}) below the recorded answers' spread")
     compare.add_argument("--similarity-threshold", type=float, default=None,
                          help="allowed fall of the answer similarity alone (default: --threshold); loosen it when "
                               "a model's answers vary in wording from run to run")
@@ -64,6 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--similarity", choices=MODES, default="auto",
                          help="answer similarity: lexical (token cosine), semantic (needs "
                               "requirements-semantic.txt), auto = semantic when installed (default)")
+    _sampling_options(compare, "default: what the baseline recorded", "default: what the baseline recorded")
     compare.add_argument("--json", action="store_true", help="print the whole report as JSON")
 
 
@@ -71,7 +110,8 @@ class _Progress:
     """A tqdm bar on stderr (shown on a terminal), fed by the runner's (done, total) callback."""
 
     def __init__(self, label: str, disabled: bool) -> None:
-        self.label, self.disabled, self.bar = label, disabled, None
+        self.label, self.disabled = label, disabled
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
@@ -102,8 +142,11 @@ def _record(args, settings, golden_set, progress) -> int:
     if args.skip_existing and out.exists():
         print(f"Baseline {out} exists; keeping it (--skip-existing)")
         return EXIT_OK
+    seed = GOLDEN_SEED if args.seed is None else (None if args.seed == NO_SEED else args.seed)
+    sampling = golden_sampling(seed, GOLDEN_TEMPERATURE if args.temperature is None else args.temperature)
     result = record_baseline(golden_set, out, settings=settings, jobs=args.jobs, progress=progress,
-                             allow_unanswered=args.allow_unanswered)
+                             allow_unanswered=args.allow_unanswered, samples=args.samples, sampling=sampling,
+                             similarity=get_similarity(args.similarity))
     progress.close()
     s = result.summary
     line = (f"{s['answered']}/{s['cases']} answered; routing {s['routing']['main_pct']:.0%} main, "
@@ -113,19 +156,34 @@ def _record(args, settings, golden_set, progress) -> int:
         print(f"Baseline NOT written: no answer for {', '.join(result.unanswered)} (source unknown). "
               f"Is the model server running? {line}", file=sys.stderr)
         return EXIT_FAILURE
+    if result.previous is not None:
+        print(f"Kept the previous baseline as {result.previous} (not overwritten)")
     print(f"Recorded {s['cases']} cases of {golden_set.path} (set hash {result.set_hash}) to {result.path}")
-    print(line)
+    sent = ", ".join(f"{k} {v}" for k, v in result.sampling.items()) or "the engine's defaults"
+    print(f"{line}; {result.samples} sample(s) per case, sent {sent}")
+    for case_id, reasons in result.failing_expectations.items():
+        print(f"  warning {case_id}: fails its expected answer now ({'; '.join(reasons)}); "
+              "compare will flag it until the model gets it right")
     return EXIT_OK
 
 
 def _compare(args, settings, golden_set, progress) -> int:
     baseline = load_baseline(args.baseline or settings.paths.baseline, golden_set)
     similarity = get_similarity(args.similarity)
+    sampling = None  # what the baseline recorded, unless overridden here
+    if args.seed is not None or args.temperature is not None:
+        sampling = dict(baseline.sampling or {})
+        if args.seed == NO_SEED:
+            sampling.pop("seed", None)
+        elif args.seed is not None:
+            sampling["seed"] = args.seed
+        if args.temperature is not None:
+            sampling.update(golden_sampling(None, args.temperature))
     result = compare_to_baseline(golden_set, baseline, args.out or settings.paths.last_report,
                                  settings=settings, similarity=similarity, threshold=args.threshold,
                                  jobs=args.jobs, repeat=args.repeat, min_pass_fraction=args.min_pass_fraction,
                                  progress=progress, junit=args.junit,
-                                 similarity_threshold=args.similarity_threshold)
+                                 similarity_threshold=args.similarity_threshold, sampling=sampling)
     progress.close()
     if args.json:
         print(json.dumps(result.report, indent=2))

@@ -1,7 +1,9 @@
 """Golden sets and baselines on disk: loading with validation, content hashes, atomic writes.
 
-A golden set is runbook 004's format, a JSON list of {"id", "question", "trait"}. A baseline is
-what `record` wrote: the set's hash plus one recorded answer per case id.
+A golden set is runbook 004's format, a JSON list of {"id", "question", "trait"}; a case may also
+carry `expected` (a reference answer) and `assert` (a list of checks, engine/golden/expect.py). `trait`
+is free text. A baseline is what `record` wrote: the set's hash, what was sent to the model
+(`sampling`), and per case id the recorded answer, its K samples and their spread.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Any
 
 from engine.atomic import write_text_atomic
 from engine.errors import InputError
+from engine.golden.expect import Check, parse_checks, parse_expected
 
-BASELINE_VERSION = 1
+# 2: K samples per case with their spread, and the sampling params sent (version 1 still loads).
+BASELINE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,12 @@ class GoldenCase:
     id: str
     question: str
     trait: str = "general"
+    expected: str | None = None
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def has_expectations(self) -> bool:
+        return self.expected is not None or bool(self.checks)
 
     @property
     def question_hash(self) -> str:
@@ -51,6 +61,9 @@ class Baseline:
     provider: str
     simulated: bool
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What record sent besides the question ({"seed": ..., "temperature": ...}); None for a version-1
+    # baseline, whose compare then sends the engine's defaults as its record did.
+    sampling: dict[str, Any] | None = None
 
     def changed_cases(self, golden_set: GoldenSet) -> list[str]:
         """Ids in both the set and the baseline whose question was edited since the recording."""
@@ -60,7 +73,7 @@ class Baseline:
     def without(self, case_ids: list[str]) -> Baseline:
         """The same baseline minus some cases (an edited question has no comparable answer)."""
         return Baseline(self.path, self.set_hash, self.set_path, self.recorded_at, self.provider, self.simulated,
-                        {k: v for k, v in self.cases.items() if k not in set(case_ids)})
+                        {k: v for k, v in self.cases.items() if k not in set(case_ids)}, self.sampling)
 
     @property
     def hash(self) -> str:
@@ -70,8 +83,11 @@ class Baseline:
 
 
 def compute_set_hash(cases: tuple[GoldenCase, ...] | list[GoldenCase]) -> str:
-    """sha256 of the cases' canonical JSON (id, question, trait), order-independent; 16 hex digits."""
-    rows = sorted([c.id, c.question, c.trait] for c in cases)
+    """sha256 of the cases' canonical JSON (id, question, trait, and expected/assert where a case has
+    them, so a plain set keeps the hash it always had), order-independent; 16 hex digits."""
+    rows = sorted([c.id, c.question, c.trait]
+                  + ([c.expected or "", [check.as_json() for check in c.checks]] if c.has_expectations else [])
+                  for c in cases)
     canonical = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
@@ -99,7 +115,8 @@ def load_golden_set(path: Path | str) -> GoldenSet:
 
     Raises InputError naming the file and the case (by id, or by position when it has no id) for:
     a missing/empty/non-JSON file, a top level that is not a list, an item that is not an object,
-    a missing or empty id or question, a non-string trait, duplicate ids, and an empty list.
+    a missing or empty id or question, a non-string trait, duplicate ids, an empty list, and an
+    `expected` or `assert` that cannot be checked (see engine/golden/expect.py).
     """
     path = Path(path)
     data = _read_json(path, "golden set")
@@ -130,7 +147,9 @@ def load_golden_set(path: Path | str) -> GoldenSet:
         if case_id in seen:
             raise InputError(f"{where}: duplicate id '{case_id}' (first used by case #{seen[case_id]})")
         seen[case_id] = index
-        cases.append(GoldenCase(case_id, question.strip(), trait.strip()))
+        expected = parse_expected(item.get("expected"), where)
+        checks = parse_checks(item.get("assert"), where)
+        cases.append(GoldenCase(case_id, question.strip(), trait.strip(), expected, checks))
     return GoldenSet(path=path, cases=tuple(cases))
 
 
@@ -158,9 +177,16 @@ def load_baseline(path: Path | str, golden_set: GoldenSet | None = None) -> Base
             if not isinstance(entry.get(name), kinds) or isinstance(entry.get(name), bool):
                 raise InputError(f"{where}: field '{name}' is missing or has the wrong type")
         cases[case_id] = entry
+        samples = entry.get("samples")
+        if samples is not None and (not isinstance(samples, list) or not all(
+                isinstance(s, dict) and isinstance(s.get("answer"), str) for s in samples)):
+            raise InputError(f"{where}: field 'samples' must be a list of objects with an answer")
+    sampling = data.get("sampling")
+    if sampling is not None and not isinstance(sampling, dict):
+        raise InputError(f"{path}: field 'sampling' must be an object")
     baseline = Baseline(path=path, set_hash=data["set_hash"], set_path=str(data.get("set_path", "")),
                         recorded_at=str(data.get("recorded_at", "")), provider=str(data.get("provider", "")),
-                        simulated=bool(data.get("simulated", False)), cases=cases)
+                        simulated=bool(data.get("simulated", False)), cases=cases, sampling=sampling)
     if golden_set is not None and baseline.set_hash != golden_set.hash:
         shared = [c.id for c in golden_set.cases
                   if c.id in cases and cases[c.id].get("question_hash", c.question_hash) == c.question_hash]

@@ -1,8 +1,11 @@
 """Pure scoring of golden runs against a baseline, and the comparison report built from them.
 
-A case regresses when it got no answer (source "unknown"), or when its quality or its similarity
-to the baseline answer falls by more than the threshold (quality relative to the baseline's,
-similarity from 1.0). Latency is reported per case; the P95 latency SLO judges it as a whole.
+A case regresses when it got no answer (source "unknown"), when its expected answer or one of its
+checks fails (whatever the baseline says), or when a new answer falls below the recorded spread of
+the model's own answers by more than the threshold: its similarity to the closest recorded answer
+below the recorded similarity floor (1.0 with one recorded answer), its length or its quality below
+the shortest or lowest recorded one, by the threshold's fraction. Each run says why it passed or
+failed in those terms. Latency is reported per case; the P95 latency SLO judges it as a whole.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from engine.golden.cases import Baseline, GoldenCase, GoldenSet
+from engine.golden.spread import Spread, count_words
 from engine.runbook import UNKNOWN_SOURCE
 
-REPORT_VERSION = 1
+# 2: per case `why`, `spread` and `expectations`; the report's `sampling`.
+REPORT_VERSION = 2
 
 
 @dataclass
@@ -72,45 +77,94 @@ class CaseRun:
 
 @dataclass
 class RunCheck:
-    """The verdict on one run against its baseline entry."""
+    """The verdict on one run against its baseline entry, and why (in terms of the recorded spread)."""
 
     passed: bool
     reasons: list[str]
-    similarity: float | None
-    quality_drop: float | None  # relative to the baseline quality; negative = improved
+    similarity: float | None  # to the closest recorded answer
+    quality_drop: float | None  # relative to the lowest recorded quality; negative = improved
+    why: str = ""
 
 
 ADDED_REASON = "added: not in the baseline (record again to include it)"
 CHANGED_REASON = "question changed since the baseline (record again to compare it)"
 
 
+def single_spread(baseline: dict[str, Any]) -> Spread:
+    """The spread of a baseline entry with one recorded answer (version 1, or --samples 1)."""
+    words, quality = count_words(baseline["answer"]), float(baseline["quality"])
+    return Spread(1, 1.0, 1.0, words, words, quality, quality)
+
+
 def compute_run_check(run: CaseRun, baseline: dict[str, Any] | None, threshold: float,
                       similarity: float | None, no_baseline_reason: str = ADDED_REASON,
-                      similarity_threshold: float | None = None) -> RunCheck:
-    """Judge one run. `similarity` is the answer's similarity to the baseline answer (None: no
-    baseline, or the baseline itself had no answer). `similarity_threshold` defaults to `threshold`.
+                      similarity_threshold: float | None = None, spread: Spread | None = None,
+                      expectation_failures: list[str] | None = None) -> RunCheck:
+    """Judge one run. `similarity` is the answer's similarity to the closest recorded answer (None: no
+    baseline, or the baseline itself had no answer); `spread` what the recorded answers looked like
+    (default: the entry's one answer); `expectation_failures` the reasons its expected answer or checks
+    failed (engine/golden/expect.py). `similarity_threshold` defaults to `threshold`.
 
-    A run without a baseline entry (an added or edited case) passes when a model answered it.
+    A run without a baseline entry (an added or edited case) passes when a model answered it and its
+    expectations hold.
     """
     sim_threshold = threshold if similarity_threshold is None else similarity_threshold
     reasons: list[str] = []
     if not run.answered:
         detail = f" ({run.error_code})" if run.error_code else ""
         reasons.append(f"no answer: source unknown{detail}")
+    elif expectation_failures:
+        reasons.extend(expectation_failures)
+    expectation_note = "" if expectation_failures is None else (
+        "; expected answer and checks hold" if not expectation_failures else "")
     if baseline is None:
-        return RunCheck(not reasons, reasons + [no_baseline_reason], None, None)
-    base_quality = float(baseline["quality"])
+        why = "no recorded answer to compare with" + expectation_note
+        return RunCheck(not reasons, reasons + [no_baseline_reason], None, None, why)
+    spread = spread or single_spread(baseline)
+    base_quality = spread.quality_min
     if base_quality > 0:
         drop = (base_quality - run.quality) / base_quality
     else:
         drop = -run.quality  # nothing to lose: any quality is an improvement
+    recorded = "the recorded answer" if spread.samples == 1 else f"the closest of {spread.samples} recorded answers"
+    lowest = "" if spread.samples == 1 else "lowest recorded "
     if run.answered and drop > threshold:
-        reasons.append(f"quality fell {drop:.0%} ({base_quality:.2f} -> {run.quality:.2f}), "
+        reasons.append(f"quality fell {drop:.0%} ({lowest}{base_quality:.2f} -> {run.quality:.2f}), "
                        f"more than the threshold {threshold:.0%}")
-    if run.answered and similarity is not None and (1.0 - similarity) > sim_threshold:
-        reasons.append(f"answer similarity to the baseline {similarity:.2f} "
-                       f"(fell {1.0 - similarity:.2f}, more than the threshold {sim_threshold:.2f})")
-    return RunCheck(not reasons, reasons, similarity, drop)
+    limit = spread.similarity_limit(sim_threshold)
+    if run.answered and similarity is not None and similarity < limit:
+        reasons.append(f"answer similarity to the baseline {similarity:.2f} ({recorded}) fell "
+                       f"{spread.similarity_floor - similarity:.2f} below the recorded spread's floor "
+                       f"{spread.similarity_floor:.2f}, more than the threshold {sim_threshold:.2f}")
+    words = count_words(run.answer)
+    if run.answered and words < spread.words_limit(threshold):
+        reasons.append(f"answer length {words} words, below the shortest recorded ({spread.words_min}) by more "
+                       f"than the threshold {threshold:.0%}")
+    return RunCheck(not reasons, reasons, similarity, drop,
+                    _why(run, spread, similarity, words, threshold, sim_threshold) + expectation_note)
+
+
+def _range(low: float, high: float, fmt: str) -> str:
+    return format(low, fmt) if low == high else f"{format(low, fmt)}-{format(high, fmt)}"
+
+
+def _why(run: CaseRun, spread: Spread, similarity: float | None, words: int, threshold: float,
+         sim_threshold: float) -> str:
+    """Where this answer sits against the recorded spread, and where each limit lies."""
+    if not run.answered:
+        return "no model answered"
+    parts = []
+    if similarity is not None:
+        what = "the recorded answer" if spread.samples == 1 else f"the closest of {spread.samples} recorded answers"
+        spread_text = "" if spread.samples == 1 else (
+            f"recorded spread {_range(spread.similarity_floor, spread.similarity_high, '.2f')}, ")
+        parts.append(f"similarity {similarity:.2f} to {what} ({spread_text}"
+                     f"fails below {max(0.0, spread.similarity_limit(sim_threshold)):.2f})")
+    parts.append(f"{words} words (recorded {_range(spread.words_min, spread.words_max, 'd')}, "
+                 f"fails below {spread.words_limit(threshold):.0f})")
+    parts.append(f"quality {run.quality:.2f} (recorded {_range(spread.quality_min, spread.quality_max, '.2f')}, "
+                 f"fails below {spread.quality_limit(threshold):.2f})")
+    return "; ".join(parts)
 
 
 def compute_latency_stats(latencies: list[float]) -> dict[str, float | None]:
@@ -135,8 +189,10 @@ def _mean(values: list[float]) -> float | None:
 
 
 def compute_case_result(case: GoldenCase, runs: list[CaseRun], checks: list[RunCheck],
-                        baseline: dict[str, Any] | None, min_pass_fraction: float) -> dict[str, Any]:
-    """Fold a case's runs into one row of the report (reasons counted across runs)."""
+                        baseline: dict[str, Any] | None, min_pass_fraction: float,
+                        spread: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fold a case's runs into one row of the report (reasons counted across runs); `why` is the first
+    failing run's account, else the first run's; `spread` the recorded spread it was judged against."""
     passes = sum(check.passed for check in checks)
     pass_rate = passes / len(runs)
     passed = pass_rate >= min_pass_fraction
@@ -151,9 +207,14 @@ def compute_case_result(case: GoldenCase, runs: list[CaseRun], checks: list[RunC
     status = "added" if baseline is None else ("pass" if passed else "fail")
     if baseline is None and not passed:
         status = "fail"
+    telling = next((check for check in checks if not check.passed), checks[0])
+    expectations = None
+    if case.has_expectations:
+        expectations = {"expected": case.expected, "assert": [check.as_json() for check in case.checks]}
     return {
         "id": case.id, "question": case.question, "trait": case.trait, "status": status,
         "passed": passed, "pass_rate": round(pass_rate, 4), "runs": len(runs), "reasons": reasons,
+        "why": telling.why, "spread": spread, "expectations": expectations,
         "similarity": _mean(similarities), "quality": _mean([run.quality for run in runs]),
         "baseline_quality": None if baseline is None else baseline.get("quality"),
         "quality_drop": _mean(drops),
@@ -185,6 +246,8 @@ class CompareContext:
     min_pass_fraction: float
     run_id: str
     similarity_threshold: float | None = None  # None: the same as `threshold`
+    sampling: dict[str, Any] | None = None  # the extra params sent to the model (seed, temperature)
+    spreads: dict[str, dict[str, Any]] = field(default_factory=dict)  # case id -> recorded spread
 
 
 def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun], checks: list[RunCheck],
@@ -200,7 +263,8 @@ def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun
         if not pairs:
             continue
         cases.append(compute_case_result(case, [p[0] for p in pairs], [p[1] for p in pairs],
-                                         baseline.cases.get(case.id), context.min_pass_fraction))
+                                         baseline.cases.get(case.id), context.min_pass_fraction,
+                                         context.spreads.get(case.id)))
     set_ids = set(golden_set.ids())
     missing = [{"id": case_id, "question": entry.get("question", ""),
                 "reason": "missing: in the baseline but no longer in the set"}
@@ -224,9 +288,11 @@ def compute_report(golden_set: GoldenSet, baseline: Baseline, runs: list[CaseRun
         "jobs": context.jobs,
         "repeat": context.repeat,
         "min_pass_fraction": context.min_pass_fraction,
+        "sampling": context.sampling,
         "set": {"path": str(golden_set.path), "hash": golden_set.hash, "cases": len(golden_set.cases)},
         "baseline": {"path": str(baseline.path), "hash": baseline.hash, "set_hash": baseline.set_hash,
                      "recorded_at": baseline.recorded_at, "provider": baseline.provider,
+                     "sampling": baseline.sampling,
                      "set_changed": baseline.set_hash != golden_set.hash,
                      # Answers of another provider (simulator vs a real model) are not comparable.
                      "provider_changed": bool(baseline.provider) and baseline.provider != provider},
@@ -282,6 +348,8 @@ def render_report_text(report: dict[str, Any]) -> str:
     for row in report["cases"]:
         if not row["passed"]:
             lines.append(f"  FAIL {row['id']}: " + "; ".join(row["reasons"]))
+        elif row.get("status") != "added" and row.get("why"):
+            lines.append(f"  pass {row['id']}: {row['why']}")
     for case_id in s["added"]:
         lines.append(f"  added {case_id}: not in the baseline")
     for case_id in s.get("changed", []):

@@ -237,8 +237,13 @@ def extract_final_answer(text: str, question: str | None = None) -> FinalAnswer:
     return FinalAnswer("span", value, raw, source)
 
 
-def _coerce(answer: FinalAnswer, kind: Kind) -> FinalAnswer | None:
-    """The same text read as `kind` (a span "forty two is it" has no number; "I'd say B)" has a choice)."""
+def read_final_answer_as(answer: FinalAnswer | str, kind: Kind) -> FinalAnswer | None:
+    """The same text read as `kind`, or None when it states none: the last number ("I get 6 * 7 = 42"),
+    a choice letter ("I'd say B)", "option (c)"), a leading yes/no, or the first sentence as a span."""
+    if isinstance(answer, str):
+        answer = FinalAnswer("span", "", answer, answer)
+    if answer.kind == kind:
+        return answer
     text = _MARKDOWN.sub("", answer.text or answer.raw or answer.value)
     if kind == "number":
         found = _numbers(text)
@@ -330,13 +335,13 @@ def compare_final_answers(a: FinalAnswer | str, b: FinalAnswer | str, *, rel_tol
     for target, other in ((fa, fb), (fb, fa)):
         if target.kind == "span":
             continue
-        coerced = _coerce(other, target.kind)
+        coerced = read_final_answer_as(other, target.kind)
         if coerced is not None:
             scores.append(_compare_same_kind(target, coerced, rel_tol, abs_tol))
     if scores:
         return max(scores)
     if "span" in (fa.kind, fb.kind):
-        span_a, span_b = _coerce(fa, "span"), _coerce(fb, "span")
+        span_a, span_b = read_final_answer_as(fa, "span"), read_final_answer_as(fb, "span")
         if span_a is not None and span_b is not None:
             return _compare_spans(span_a, span_b)
     return 0.0

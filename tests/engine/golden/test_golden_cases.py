@@ -54,7 +54,8 @@ def test_set_hash_ignores_order_but_not_content(tmp_path):
     ('[{"id": "a", "trait": "general"}]', "case 'a' (#1): field 'question' is missing"),
     ('[{"id": "a", "question": "   "}]', "case 'a' (#1): field 'question' is empty"),
     ('[{"question": "q?"}]', "case #1: field 'id' is missing"),
-    ('[{"id": "a", "question": "q?"}, {"id": "a", "question": "r?"}]', "case 'a' (#2): duplicate id 'a' (first used by case #1)"),
+    ('[{"id": "a", "question": "q?"}, {"id": "a", "question": "r?"}]',
+     "case 'a' (#2): duplicate id 'a' (first used by case #1)"),
     ('[{"id": "a", "question": "q?", "trait": 3}]', "case 'a' (#1): field 'trait'"),
 ])
 def test_malformed_sets_name_the_file_and_case(tmp_path, content, expected):

@@ -58,7 +58,8 @@ def test_same_answers_pass_and_history_copy_is_kept(golden_set, tmp_path):
     baseline = recorded(golden_set, tmp_path)
     result = compare(golden_set, baseline, tmp_path, FakeAnswers())
     assert not result.regressed and result.report["summary"]["label"] == "7/7"
-    assert result.history_path.name.startswith("comparison_") and result.history_path.parent == result.report_path.parent
+    assert result.history_path.name.startswith("comparison_")
+    assert result.history_path.parent == result.report_path.parent
     assert json.loads(result.history_path.read_text()) == json.loads(result.report_path.read_text())
 
 
