@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine.runbook import PROVIDER_HTTP_ERROR
 
 ASSIST_JSON_INVALID = "ASSIST_JSON_INVALID"
 JUDGE_FAILED = "JUDGE_FAILED"
@@ -124,35 +128,90 @@ JUDGE_PROMPT = (
     '{"score": <number from 0 to 1>, "reason": "<one sentence>"}. '
     "1 means correct, complete and clear; 0 means wrong, empty or a refusal."
 )
+# The verdict's shape, for servers that constrain output to a JSON schema (small local models rarely
+# write the JSON unconstrained). The score comes first so a reply cut short still carries it.
+JUDGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"score": {"type": "number", "minimum": 0, "maximum": 1},
+                   "reason": {"type": "string", "maxLength": 200}},
+    "required": ["score", "reason"],
+    "additionalProperties": False,
+}
+# How the verdict is asked for, most constrained first: OpenAI's `json_schema` response format (OpenAI,
+# vLLM, LM Studio, Ollama, llama.cpp's own server), the `json_object` + `schema` form of
+# llama-cpp-python's server, then the prompt alone (parsed as before). A server that refuses a format
+# with an HTTP error gets the next one; the format a provider accepted is remembered for it.
+JUDGE_FORMATS: tuple[tuple[str, dict[str, Any] | None], ...] = (
+    ("json_schema", {"type": "json_schema",
+                     "json_schema": {"name": "verdict", "strict": True, "schema": JUDGE_SCHEMA}}),
+    ("json_object", {"type": "json_object", "schema": JUDGE_SCHEMA}),
+    ("prompt", None),
+)
+_JUDGE_FORMAT_OF: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_JUDGE_FORMAT_LOCK = threading.Lock()
+_SCORE_FIELD = re.compile(r'"score"\s*:\s*(-?\d+(?:\.\d+)?)')
 
 
 def parse_judge_reply(text: str) -> float | None:
-    """The score in a judge's JSON reply, or None when the reply is not valid judge JSON."""
+    """The score in a judge's JSON reply, or None when the reply is not valid judge JSON. A reply cut
+    off after its score (`{"score": 0.8, "reason": "Paris is`) still counts: the score is complete."""
     match = re.search(r"\{.*\}", text or "", re.S)
-    if not match:
-        return None
-    try:
-        data = json.loads(match.group(0))
-        score = float(data["score"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    score: float | None = None
+    if match:
+        try:
+            score = float(json.loads(match.group(0))["score"])
+        except (ValueError, KeyError, TypeError):
+            score = None
+    if score is None:
+        cut = _SCORE_FIELD.search(text or "")
+        if cut is None or not (text or "").lstrip().startswith("{"):
+            return None
+        score = float(cut.group(1))
     return score if 0.0 <= score <= 1.0 else None
 
 
+def _remembered_format(provider: Any) -> int:
+    try:
+        with _JUDGE_FORMAT_LOCK:
+            name = _JUDGE_FORMAT_OF.get(provider)
+    except TypeError:  # a provider that cannot be weakly referenced: start from the top each time
+        return 0
+    return next((i for i, (n, _) in enumerate(JUDGE_FORMATS) if n == name), 0)
+
+
+def _remember_format(provider: Any, name: str) -> None:
+    try:
+        with _JUDGE_FORMAT_LOCK:
+            _JUDGE_FORMAT_OF[provider] = name
+    except TypeError:
+        pass
+
+
 def judge_quality(provider: Any, question: str, answer: str, heuristic: QualityResult) -> QualityResult:
-    """Ask the main model to grade; on failure keep the heuristic and record why."""
+    """Ask the main model to grade: with a JSON schema where the server supports one, else the prompt
+    alone; parse the verdict; on failure keep the heuristic and record why. `detail["judge_format"]`
+    records how the verdict was asked for (json_schema | json_object | prompt)."""
     messages = [{"role": "system", "content": JUDGE_PROMPT},
                 {"role": "user", "content": f"Question:\n{question}\n\nAnswer:\n{answer}"}]
-    result = provider.chat(messages, max_tokens=120, temperature=0.0)
-    if not result.ok:
-        return QualityResult(heuristic.quality, heuristic.components, "heuristic_fallback",
-                             f"{JUDGE_FAILED}:{result.error_code}")
-    score = parse_judge_reply(result.text)
-    if score is None:
-        return QualityResult(heuristic.quality, heuristic.components, "heuristic_fallback",
-                             ASSIST_JSON_INVALID)
-    components = dict(heuristic.components, judge=round(score, 4))
-    return QualityResult(round(score, 4), components, "judge")
+    start = _remembered_format(provider)
+    for index in range(start, len(JUDGE_FORMATS)):
+        name, response_format = JUDGE_FORMATS[index]
+        extra = {"params": {"response_format": response_format}} if response_format is not None else {}
+        result = provider.chat(messages, max_tokens=120, temperature=0.0, **extra)
+        detail = {"judge_format": name}
+        if not result.ok and result.error_code == PROVIDER_HTTP_ERROR and index + 1 < len(JUDGE_FORMATS):
+            continue  # the server refused this response format: ask the next way
+        if not result.ok:
+            return QualityResult(heuristic.quality, heuristic.components, "heuristic_fallback",
+                                 f"{JUDGE_FAILED}:{result.error_code}", detail)
+        _remember_format(provider, name)
+        score = parse_judge_reply(result.text)
+        if score is None:
+            return QualityResult(heuristic.quality, heuristic.components, "heuristic_fallback",
+                                 ASSIST_JSON_INVALID, detail)
+        components = dict(heuristic.components, judge=round(score, 4))
+        return QualityResult(round(score, 4), components, "judge", None, detail)
+    raise AssertionError("unreachable: the last judge format returns")
 
 
 def score_answer(question: str, answer: str, complexity: float = 0.5, *, error_code: str | None = None,
