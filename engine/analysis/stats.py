@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.errors import InputError
-from engine.runbook import CONTROL_BOUNDARY
+from engine.routing.adaptive import AdaptiveState
+from engine.runbook import CONTROL, TREATMENT
 
 ALPHA = 0.05
 POWER = 0.80
 SRM_ALPHA = 0.001  # experimentation platforms alert on SRM only at p < 0.001
 SRM_MIN_UNITS = 8  # per arm; below this the chi-square approximation is not trusted
-INITIAL_BOUNDARY = CONTROL_BOUNDARY  # runbook 004: the control boundary stays 0.5
 
 _EPS = 1e-15
 _TINY = 1e-300
@@ -546,20 +546,12 @@ class BoundaryDrift:
         return asdict(self)
 
 
-def compute_boundary_drift(state: dict[str, Any] | None) -> BoundaryDrift | None:
-    """How far the treatment boundary has moved from control, from the adaptive state dict.
-
-    None when there is no state yet. Raises InputError naming the field when the state is
-    malformed (the SLO check then reports it instead of guessing 0).
-    """
+def compute_boundary_drift(state: AdaptiveState | None) -> BoundaryDrift | None:
+    """How far the treatment boundary has moved from control, from the typed adaptive state
+    (engine.routing.state.read_state, which has validated both boundaries). None when there is no
+    state yet."""
     if state is None:
         return None
-    try:
-        buckets = state["buckets"]
-        control = float(buckets.get("control", {}).get("boundary", INITIAL_BOUNDARY))
-        treatment = float(buckets["treatment"]["boundary"])
-    except (KeyError, TypeError, AttributeError, ValueError):
-        raise InputError("adaptive state: field buckets.treatment.boundary is missing or not a number") from None
-    if not (math.isfinite(control) and math.isfinite(treatment)):
-        raise InputError("adaptive state: field buckets.*.boundary is not a finite number")
+    control = state.buckets[CONTROL].boundary
+    treatment = state.buckets[TREATMENT].boundary
     return BoundaryDrift(control, treatment, abs(treatment - control))

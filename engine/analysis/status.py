@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.providers import resolve_providers
 from engine.providers.egress import safe_url
+from engine.routing.state import read_state_file
+from engine.runbook import MAIN
 from engine.settings import Settings, load_model_config
 
 
@@ -51,24 +52,24 @@ def count_lines(path: Path) -> tuple[int, int]:
 
 
 def load_adaptive_summary(path: Path) -> dict[str, Any] | None:
-    """Bucket sample counts and boundaries from the adaptive state file, as the runbook reads it."""
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-        summary = {}
-        for name, bucket in state["buckets"].items():
-            routes = bucket.get("routes") or {}
-            answered = sum(r.get("count", 0) for r in routes.values())
-            quality = sum(r.get("quality_sum", 0.0) for r in routes.values())
-            summary[name] = {"sample_count": bucket.get("sample_count", 0), "boundary": bucket.get("boundary"),
-                             "adaptations": bucket.get("adaptations", 0),
-                             "main_share": round(routes.get("main", {}).get("count", 0) / answered, 4)
-                             if answered else None,
-                             "mean_quality": round(quality / answered, 4) if answered else None}
-        return summary
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError, AttributeError):
+    """Bucket sample counts and boundaries from the adaptive state file, as the runbook reads it.
+
+    None when there is no state yet; {"error": ...} when the file holds no usable state.
+    """
+    found = read_state_file(path)
+    if found.problem is not None:
         return {"error": f"{path} is not a readable adaptive state"}
+    if found.state is None:
+        return None
+    summary = {}
+    for name, bucket in found.state.buckets.items():
+        answered = sum(r.count for r in bucket.routes.values())
+        quality = sum(r.quality_sum for r in bucket.routes.values())
+        summary[name] = {"sample_count": bucket.sample_count, "boundary": bucket.boundary,
+                         "adaptations": bucket.adaptations,
+                         "main_share": round(bucket.routes[MAIN].count / answered, 4) if answered else None,
+                         "mean_quality": round(quality / answered, 4) if answered else None}
+    return summary
 
 
 def compute_status(settings: Settings) -> SystemStatus:

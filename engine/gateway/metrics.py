@@ -29,6 +29,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from engine.prompts.bandit import LATENCY_BUCKETS, BanditStore
 from engine.provenance import read_events
 from engine.providers.base import ERROR_CODES
+from engine.routing.state import read_state
 from engine.runbook import BUCKETS, ROUTES
 from engine.settings import Settings
 
@@ -98,16 +99,10 @@ class LogAggregator:
 
 
 def load_boundaries(path: Path) -> dict[str, float]:
-    """Current boundary per bucket from adaptive_routing_state.json ({} when absent or unreadable)."""
-    try:
-        state = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {name: float(state["buckets"][name]["boundary"]) for name in BUCKETS
-                if name in state.get("buckets", {})}
-    except FileNotFoundError:
-        return {}
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("%s: cannot read boundaries (%s)", path, type(exc).__name__)
-        return {}
+    """Current boundary per bucket from adaptive_routing_state.json ({} when absent or unusable;
+    the typed reader logs why)."""
+    state = read_state(path)
+    return {} if state is None else {name: state.buckets[name].boundary for name in BUCKETS}
 
 
 def compute_pass_ratio(report: Any) -> float | None:
@@ -115,7 +110,8 @@ def compute_pass_ratio(report: Any) -> float | None:
     > 1), passed/total counts (top level or under summary), or a list of results with `passed`."""
     if not isinstance(report, dict):
         return None
-    for holder in (report, report.get("summary") if isinstance(report.get("summary"), dict) else {}):
+    summary = report.get("summary")
+    for holder in (report, summary if isinstance(summary, dict) else {}):
         rate = holder.get("pass_rate")
         if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate >= 0:
             return float(rate) / 100.0 if rate > 1 else float(rate)
@@ -142,7 +138,8 @@ def load_pass_ratio(path: Path) -> float | None:
 
 
 def _cumulative(counts: list[int], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
-    out, running = [], 0
+    out: list[tuple[str, float]] = []
+    running = 0
     for bound, count in zip(bounds, counts):
         running += count
         out.append((repr(float(bound)), running))

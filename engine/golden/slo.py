@@ -8,10 +8,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.analysis.stats import compute_boundary_drift
 from engine.errors import InputError
+from engine.routing.state import read_state_file
 from engine.runbook import MAX_BOUNDARY_DRIFT, MAX_P95_LATENCY_MS, MIN_PASS_RATE
 
 
@@ -54,7 +55,7 @@ class SloVerdict:
                 "shown_threshold": f"{self.comparison} {format_slo_value(self.threshold, self.unit)}"}
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -84,22 +85,17 @@ def load_report_metrics(path: Path) -> dict[str, Any]:
 def load_boundaries(path: Path) -> tuple[float | None, float | None, str | None]:
     """(control, treatment, note) boundaries from the adaptive state; a missing file is no drift.
 
-    The drift itself is engine.analysis.stats.compute_boundary_drift, the same figure the A/B report and the
-    dashboard use; malformed states raise InputError naming this file and the field.
+    The state comes from the one typed reader (engine.routing.state.read_state_file) and the drift
+    from engine.analysis.stats.compute_boundary_drift, the figure the A/B report and the dashboard
+    use. An unusable state raises InputError naming this file and the field: an SLO check must not
+    pass on a state it cannot read.
     """
-    path = Path(path)
-    if not path.exists():
+    found = read_state_file(path)
+    if found.problem is not None:
+        raise InputError(found.problem)
+    drift = compute_boundary_drift(found.state)
+    if drift is None:
         return None, None, f"no adaptive state at {path}: drift taken as 0 (the A/B test has not started)"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: adaptive state is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("buckets"), dict):
-        raise InputError(f"{path}: field buckets is missing")
-    try:
-        drift = compute_boundary_drift(data)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc.message.removeprefix('adaptive state: ')}") from None
     return drift.control_boundary, drift.treatment_boundary, None
 
 
@@ -129,7 +125,8 @@ def compute_slo_verdicts(inputs: SloInputs, thresholds: SloThresholds = SloThres
                    round(inputs.pass_rate, 9) >= thresholds.min_pass_rate),
         SloVerdict("P95 latency", p95, thresholds.max_p95_latency_ms, "<=", "ms",
                    p95 is not None and p95 <= thresholds.max_p95_latency_ms),
-        SloVerdict("boundary drift", drift, thresholds.max_boundary_drift, "<=", "", drift <= thresholds.max_boundary_drift),
+        SloVerdict("boundary drift", drift, thresholds.max_boundary_drift, "<=", "",
+                   drift <= thresholds.max_boundary_drift),
     ]
 
 
@@ -148,8 +145,8 @@ def render_slo_table(verdicts: list[SloVerdict], inputs: SloInputs) -> str:
     """A fixed-width table: SLO, value, threshold, verdict; then notes and the overall line."""
     rows = [("SLO", "value", "threshold", "verdict")]
     for v in verdicts:
-        rows.append((v.name, format_slo_value(v.value, v.unit), f"{v.comparison} {format_slo_value(v.threshold, v.unit)}",
-                     "PASS" if v.ok else "FAIL"))
+        threshold = f"{v.comparison} {format_slo_value(v.threshold, v.unit)}"
+        rows.append((v.name, format_slo_value(v.value, v.unit), threshold, "PASS" if v.ok else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -1,10 +1,16 @@
-"""The adaptive state file `<data dir>/analytics/adaptive_routing_state.json`: load, save, update.
+"""The adaptive state file `<data dir>/analytics/adaptive_routing_state.json`: its writer and its one
+typed reader.
 
-Saves are atomic (temporary file in the same folder, fsync, os.replace), so a reader never sees
-half a file. Read-modify-write runs under an exclusive flock on the sibling `.lock` file, so
-several processes lose no update. A corrupt file is moved aside to `.corrupt-<UTC time>` with a
-warning and re-initialised; deleting the file resets the experiment (runbook 004). StateCache
-skips re-parsing a file whose bytes are the ones this process last read or wrote.
+Writer: saves are atomic (temporary file in the same folder, fsync, os.replace), so a reader never
+sees half a file. Read-modify-write (`state_lock`, `StateCache.load`, `step`, `StateCache.save`) runs
+under an exclusive flock on the sibling `.lock` file, so several processes lose no update. A corrupt
+file is moved aside to `.corrupt-<UTC time>` with a warning and re-initialised; deleting the file
+resets the experiment (runbook 004). StateCache skips re-parsing a file whose bytes are the ones this
+process last read or wrote.
+
+Reader: `read_state` / `read_state_file` give everyone else (figures, A/B report, SLO check, status,
+metrics) the typed AdaptiveState, validated by the same `parse_state` as the writer; they never raise
+and never move a file: a corrupt file reads as no state, with a warning that says why.
 """
 
 from __future__ import annotations
@@ -14,20 +20,21 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from engine.atomic import write_bytes_atomic
 from engine.errors import StateError
 from engine.ids import utc_now_iso
 from engine.locking import lock_exclusive, unlock
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
+from engine.runbook import BUCKETS, CONTROL
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # flock excludes other processes; threads of this process also serialise on this lock, which
 # keeps one thread from re-entering a lock file its sibling holds on another descriptor.
@@ -55,16 +62,100 @@ def quarantine(path: Path, problem: str) -> Path:
     return target
 
 
-def load_state(path: Path, experiment_seed: str, config: AdaptiveConfig | None = None) -> AdaptiveState:
-    """The state at `path`; a fresh one when missing; a corrupt file is quarantined and replaced.
+class StateFormatError(ValueError):
+    """A decoded document is not an adaptive state; the message names the first bad field."""
 
-    `config` (the engine's AdaptiveConfig) takes precedence over the one recorded in the file.
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None = None) -> AdaptiveState:
+    """Validate a decoded state document and build the typed state (writer and reader alike).
+
+    Every bucket needs a finite numeric boundary; recorded config values must be numbers.
+    What has a safe default may be missing (a hand-written or older file): the experiment seed
+    (`experiment_seed`), the config (runbook defaults), the control bucket (control never moves: a
+    fresh one at the control boundary) and the counters. `config`, when given (the engine's own),
+    takes precedence over the file's. Raises StateFormatError naming the field.
     """
-    config = config or AdaptiveConfig()
-    raw = _read(path)
-    if raw is None:
-        return fresh_state(experiment_seed, config)
-    return _parse(path, raw, experiment_seed, config)[0]
+    if not isinstance(data, dict):
+        raise StateFormatError("not a JSON object with a 'buckets' field")
+    buckets = data.get("buckets")
+    if not isinstance(buckets, dict):
+        raise StateFormatError("field buckets is missing or not an object")
+    recorded = data.get("config")
+    if recorded is None:
+        recorded = {}
+    if not isinstance(recorded, dict):
+        raise StateFormatError("field config is not an object")
+    for spec in fields(AdaptiveConfig):
+        if spec.name in recorded and not _is_number(recorded[spec.name]):
+            raise StateFormatError(f"field config.{spec.name} is not a number")
+    config = config or AdaptiveConfig.from_dict(recorded)
+    for name in BUCKETS:
+        if name == CONTROL and name not in buckets:
+            continue
+        bucket = buckets.get(name)
+        if not isinstance(bucket, dict) or not _is_number(bucket.get("boundary")):
+            raise StateFormatError(f"field buckets.{name}.boundary is missing or not a number")
+    document = {"experiment_seed": experiment_seed, **data,
+                "buckets": {CONTROL: {"boundary": config.control_boundary}, **buckets}}
+    try:
+        return AdaptiveState.from_dict(document, config)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StateFormatError(f"not an adaptive state ({type(exc).__name__}: {exc})") from None
+
+
+@dataclass(frozen=True)
+class StateRead:
+    """What the reader found at a state path: the typed state and the document as stored, or why not."""
+
+    path: Path
+    state: AdaptiveState | None = None
+    document: dict[str, Any] | None = None  # the decoded JSON object, as the file holds it
+    problem: str | None = None  # "<path>: ..." when a file exists but holds no usable state
+
+    @property
+    def missing(self) -> bool:
+        return self.state is None and self.problem is None
+
+
+def read_state_file(path: Path | str) -> StateRead:
+    """Read and validate the state at `path` without ever raising, moving or creating a file.
+
+    A missing file gives an empty StateRead; an unreadable, non-JSON or invalid one gives its
+    `problem` (naming the file and the field) and logs it as a warning.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return StateRead(path)
+    except OSError as exc:
+        return _problem(path, f"cannot read the adaptive state ({exc.strerror})")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return _problem(path, f"not valid JSON (line {exc.lineno}: {exc.msg})")
+    except ValueError as exc:  # not UTF-8
+        return _problem(path, f"not valid JSON ({exc})")
+    try:
+        state = parse_state(data, experiment_seed="")
+    except StateFormatError as exc:
+        return _problem(path, str(exc))
+    return StateRead(path, state, data)
+
+
+def _problem(path: Path, problem: str) -> StateRead:
+    message = f"{path}: {problem}"
+    log.warning("adaptive state unusable, read as none: %s", message)
+    return StateRead(path, problem=message)
+
+
+def read_state(path: Path | str) -> AdaptiveState | None:
+    """The typed state at `path`, or None when it is missing or unusable (logged as a warning)."""
+    return read_state_file(path).state
 
 
 def _read(path: Path) -> bytes | None:
@@ -79,11 +170,8 @@ def _read(path: Path) -> bytes | None:
 def _parse(path: Path, raw: bytes, experiment_seed: str, config: AdaptiveConfig) -> tuple[AdaptiveState, bool]:
     """(state, True), or (a fresh state, False) after moving a corrupt file aside."""
     try:
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise TypeError("not a JSON object")
-        return AdaptiveState.from_dict(data, config), True
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return parse_state(json.loads(raw), experiment_seed, config), True
+    except ValueError as exc:  # StateFormatError, bad JSON, not UTF-8
         quarantine(path, f"{type(exc).__name__}: {exc}")
         return fresh_state(experiment_seed, config), False
 
@@ -187,17 +275,6 @@ def state_lock(path: Path) -> Iterator[None]:
         finally:
             unlock(fd)
             os.close(fd)
-
-
-def update_state(path: Path, experiment_seed: str, config: AdaptiveConfig,
-                 change: Callable[[AdaptiveState], tuple[AdaptiveState, T]]) -> tuple[AdaptiveState, T]:
-    """Load, apply `change` (returning the new state and a result), save; all under the lock."""
-    with state_lock(path):
-        state = load_state(path, experiment_seed, config)
-        new_state, result = change(state)
-        new_state.updated_at = utc_now_iso()
-        save_state(path, new_state)
-        return new_state, result
 
 
 def reset_state(path: Path) -> Path | None:

@@ -165,14 +165,19 @@ def test_required_sample_size_matches_the_textbook_formula():
     assert stats.compute_required_per_arm(control, treatment, 0.0) is None
 
 
-def test_boundary_drift_from_the_adaptive_state():
-    state = {"buckets": {"control": {"boundary": 0.5}, "treatment": {"boundary": 0.41}}}
+def test_boundary_drift_from_the_typed_adaptive_state():
+    from engine.routing.state import StateFormatError, parse_state
+
+    state = parse_state({"buckets": {"control": {"boundary": 0.5}, "treatment": {"boundary": 0.41}}}, "seed")
     drift = stats.compute_boundary_drift(state)
     assert drift.drift == pytest.approx(0.09) and drift.treatment_boundary == 0.41
-    assert stats.compute_boundary_drift({"buckets": {"treatment": {"boundary": 0.55}}}).drift == pytest.approx(0.05)
+    # Control never moves: a state without it drifts from the control boundary.
+    only_treatment = parse_state({"buckets": {"treatment": {"boundary": 0.55}}}, "seed")
+    assert stats.compute_boundary_drift(only_treatment).drift == pytest.approx(0.05)
     assert stats.compute_boundary_drift(None) is None
-    with pytest.raises(InputError, match="buckets.treatment.boundary"):
-        stats.compute_boundary_drift({"buckets": {"control": {"boundary": 0.5}}})
+    # A state without a usable treatment boundary never reaches the drift: the reader names the field.
+    with pytest.raises(StateFormatError, match="buckets.treatment.boundary"):
+        parse_state({"buckets": {"control": {"boundary": 0.5}}}, "seed")
 
 
 def test_sequential_interval_is_wider_and_agrees_with_its_p_value():

@@ -78,15 +78,35 @@ def test_malformed_report_names_file_and_field(tmp_path, content, field):
     assert str(path) in info.value.message and field in info.value.message
 
 
-def test_malformed_state_names_the_field(tmp_path):
+@pytest.mark.parametrize("content, field", [
+    ('{"buckets": {"control": {"boundary": 0.5}}}', "buckets.treatment.boundary"),
+    ('{"buckets": {"treatment": {"boundary": "0.55"}}}', "buckets.treatment.boundary"),
+    ('{"buckets": {"control": {"boundary": 0.5}, "treatment": {"boundary": 0.5', "not valid JSON"),
+])
+def test_malformed_state_names_the_file_and_field(tmp_path, content, field):
+    """An SLO check never passes on a state it cannot read (the typed reader says why)."""
     state = tmp_path / "s.json"
-    state.write_text('{"buckets": {"control": {"boundary": 0.5}}}')
-    with pytest.raises(InputError, match="buckets.treatment.boundary"):
+    state.write_text(content)
+    with pytest.raises(InputError, match=field) as info:
         load_slo_inputs(write_report(tmp_path / "r.json"), state)
+    assert str(state) in info.value.message and state.read_text() == content
+
+
+def test_drift_is_read_from_the_engines_own_state_file(tmp_path):
+    from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
+    from engine.routing.state import save_state
+
+    state = AdaptiveState.fresh("seed", AdaptiveConfig())
+    state.buckets["treatment"].boundary = 0.43
+    save_state(tmp_path / "s.json", state)
+    inputs = load_slo_inputs(write_report(tmp_path / "r.json"), tmp_path / "s.json")
+    assert inputs.boundary_drift == pytest.approx(0.07) and inputs.control_boundary == 0.5
+    assert [v.ok for v in compute_slo_verdicts(inputs)] == [True, True, True]
 
 
 def test_table_lists_each_slo_value_threshold_and_verdict(tmp_path):
-    inputs = load_slo_inputs(write_report(tmp_path / "r.json", pass_rate=0.9), write_state(tmp_path / "s.json", treatment=0.55))
+    inputs = load_slo_inputs(write_report(tmp_path / "r.json", pass_rate=0.9),
+                             write_state(tmp_path / "s.json", treatment=0.55))
     table = render_slo_table(compute_slo_verdicts(inputs), inputs)
     assert "pass rate       90.0%" in table and ">= 95.0%" in table and "FAIL" in table
     assert "boundary drift  0.050" in table and "SLO violation: pass rate" in table

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
-from engine.routing.state import StateCache, encode_state, load_state, save_state
+from engine.routing.state import StateCache, encode_state, read_state, save_state
 
 SEED = "aios-adaptive-routing"
 
@@ -59,4 +59,5 @@ def test_the_file_is_indented_json_with_a_bin_per_line(tmp_path: Path) -> None:
     assert json.loads(text) == state.to_dict()
     path = tmp_path / "state.json"
     save_state(path, state)
-    assert load_state(path, SEED, AdaptiveConfig()).to_dict() == state.to_dict()
+    assert read_state(path).to_dict() == state.to_dict()
+    assert StateCache(path, SEED, AdaptiveConfig()).load().to_dict() == state.to_dict()
