@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.loop.demo_questions import generate_questions  # noqa: E402
+from engine.providers.sim_world import generate_questions  # noqa: E402
 from engine.loop.engine import Engine  # noqa: E402
 from engine.loop.simulate import run_simulation  # noqa: E402
 from engine.routing.adaptive import AdaptiveConfig  # noqa: E402

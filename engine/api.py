@@ -10,13 +10,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from engine.gateway.probe import GatewayHealth, probe_gateway
 from engine.loop.engine import AskStream, Engine
 from engine.loop.records import AskRequest, AskResult
 from engine.loop.simulate import SimulateSummary, run_simulation
 from engine.prompts.bandit import compute_arm_table, load_bandit_stats
+from engine.provenance.events import ComparisonEvent
 from engine.provenance.rotate import RotationResult, rotate_log
 from engine.providers.egress import safe_url
 from engine.providers.select import ProviderChoice, resolve_providers
@@ -24,7 +25,7 @@ from engine.routing.routers import TRAITS
 from engine.settings import Settings, get_settings
 
 __all__ = ["AskRequest", "AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream",
-           "simulate", "reset_adaptive_state", "get_engine", "clear_engines",
+           "simulate", "reset_adaptive_state", "get_engine", "clear_engines", "run_shadow", "ComparisonEvent",
            # Beside ask/simulate, what the dashboard calls: the traits `ask` knows, explicit log rotation,
            # which provider answers, credential-free URLs, the bandit's arms, the gateway's health.
            "TRAITS", "RotationResult", "rotate_log", "ProviderChoice", "resolve_providers", "safe_url",
@@ -61,7 +62,8 @@ def clear_engines() -> None:
 
 
 def ask(question: str | AskRequest, trait: str = "general", session_id: str | None = None, *,
-        settings: Settings | None = None, **options: Any) -> AskResult:
+        settings: Settings | None = None, shadow: Literal["inline", "defer"] = "inline",
+        **options: Any) -> AskResult:
     """Run one question through the loop and return what happened.
 
     `question` is the text (with `trait`, `session_id` and any AskRequest field as keyword options:
@@ -73,8 +75,23 @@ def ask(question: str | AskRequest, trait: str = "general", session_id: str | No
     `history`: the conversation's earlier turns, oldest first, without the system prompt and the
     current question; the model gets system prompt, history, question. Routing and quality use the
     question alone; the event records `history_turns` (a count), never the history's text.
+    `shadow`: when the answer is sampled for a shadow comparison (AIOS_SHADOW_RATE), "inline" runs it
+    before returning; "defer" leaves `result.shadow` for the caller to pass to `run_shadow` once the
+    answer is shown (the CLI prints first, the gateway answers first).
     """
-    return get_engine(settings).ask(AskRequest.build(question, trait, session_id, **options))
+    engine = get_engine(settings)
+    result = engine.ask(AskRequest.build(question, trait, session_id, **options))
+    if shadow == "inline" and result.shadow is not None:
+        engine.run_shadow(result.shadow)
+    return result
+
+
+def run_shadow(result: AskResult, settings: Settings | None = None) -> ComparisonEvent | None:
+    """Run the shadow comparison `ask(..., shadow="defer")` left in `result.shadow`, if any; logs
+    one `comparison` event and returns it. Never raises."""
+    if result.shadow is None:
+        return None
+    return get_engine(settings).run_shadow(result.shadow)
 
 
 def ask_stream(question: str | AskRequest, trait: str = "general", session_id: str | None = None, *,

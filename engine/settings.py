@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     aios_experiment_seed: str = "aios-adaptive-routing"
     aios_router: str = "complexity"
     aios_quality_judge: bool = False
+    # Share of answers also asked of the other model after the served answer (a `comparison` event);
+    # 0 turns shadow comparisons off. Their agreement is the adaptive controller's best label.
+    aios_shadow_rate: float = Field(default=0.05, ge=0.0, le=1.0)
 
     # Bandit and recipes (runbook 000).
     bandit_enabled: bool = False

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from engine.api import ask
+from engine.api import ask, run_shadow
 from engine.errors import EXIT_OK, EXIT_PROVIDER
 from engine.routing.routers import TRAITS
 from engine.settings import get_settings
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = ask(args.question, args.trait, args.session, settings=get_settings())
+    settings = get_settings()
+    result = ask(args.question, args.trait, args.session, settings=settings, shadow="defer")
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -33,4 +35,6 @@ def run(args: argparse.Namespace) -> int:
               f"{result.boundary:.3f}; quality {result.quality:.3f}; {result.latency_ms:.0f} ms")
         if result.error_code:
             print(f"-- error {result.error_code}: {result.error_message}")
+    sys.stdout.flush()  # the answer is out before the shadow comparison (AIOS_SHADOW_RATE) runs
+    run_shadow(result, settings)
     return EXIT_PROVIDER if result.error_code else EXIT_OK

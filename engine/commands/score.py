@@ -1,7 +1,8 @@
 """`python -m engine score [--router NAME] [--explain] | --quality`: score questions (or answers) from stdin.
 
 Input: one question per line, or JSONL with a `question` field (and `trait`); with --quality,
-JSONL with `question` and `answer` (optional `complexity`). One JSON line out per input line.
+JSONL with `question` and `answer` (optional `complexity`, and `reference`: a known-good answer,
+which makes quality reference-based: agreement of the final answers). One JSON line out per input line.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from typing import Any, TextIO
 
 from engine.errors import InputError
-from engine.loop.quality import compute_quality
+from engine.loop.quality import score_answer
 from engine.routing.adaptive import AdaptiveConfig
 from engine.routing.routers import ROUTERS, TRAIT_PRIOR, get_router
 
@@ -65,9 +66,13 @@ def score_stream(args: argparse.Namespace, stream: TextIO, out: TextIO) -> int:
             complexity = item.get("complexity")
             if complexity is None:
                 complexity = get_router("complexity").score(item["question"], trait)
-            result = compute_quality(item["question"], item["answer"], float(complexity))
+            reference = item.get("reference")
+            if reference is not None and not isinstance(reference, str):
+                raise InputError(f"stdin line {number}: field reference must be a string")
+            result = score_answer(item["question"], item["answer"], float(complexity), reference=reference)
             row = {"line": number, "question": item["question"], "quality": result.quality,
-                   "components": result.components, "complexity": complexity}
+                   "quality_method": result.method, "components": result.components, "complexity": complexity,
+                   **result.detail}
         else:
             decision = router.decide(item["question"], trait, args.boundary)
             row = {"line": number, "question": item["question"], "trait": trait, "router": router.name,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import random
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from engine.ids import new_id
+from engine.loop.final_answer import extract_final_answer
 from engine.loop.hypotheses import HypothesisRegistry, build_hypothesis_registry
-from engine.loop.quality import score_answer
-from engine.loop.records import AskRequest, AskResult, Turn
-from engine.provenance.events import AdaptationEvent, Event, ResponseEvent, Tokens
+from engine.loop.quality import compute_agreement, score_answer
+from engine.loop.records import AskRequest, AskResult, ShadowPlan, Turn
+from engine.provenance.events import AdaptationEvent, ComparisonEvent, Event, ResponseEvent, Tokens
 from engine.provenance.sink import EventSink
 from engine.providers.base import CLIENT_DISCONNECTED, UNKNOWN_SOURCE, ChatResult, stream_chat
 from engine.providers.select import ProviderChoice, resolve_providers, sim_providers
@@ -54,6 +56,7 @@ class Engine:
         self._hypotheses = hypotheses
         self._sim: Engine | None = None
         self._lock = threading.Lock()
+        self._random = random.Random()  # shadow sampling; its probability is recorded on each comparison
 
     @property
     def adaptive_enabled(self) -> bool:
@@ -126,7 +129,7 @@ class Engine:
         request = turn.request
         judge = self.providers.main if self.settings.aios_quality_judge and result.ok else None
         quality = score_answer(request.question, result.text, turn.complexity, error_code=result.error_code,
-                               judge=judge)
+                               judge=judge, reference=request.reference)
         event = ResponseEvent(
             message_id=turn.message_id, session_id=turn.session_id, run_id=request.run_id,
             question=request.question, trait=request.trait, answer=result.text, bucket=turn.bucket,
@@ -142,17 +145,77 @@ class Engine:
             adaptive_enabled=turn.adaptive_enabled, origin=request.origin, route_forced=turn.route_forced,
             sim_latency_scale=getattr(turn.provider, "latency_scale", None) if result.simulated else None,
             history_turns=len(request.history),
+            quality_reference="provided" if quality.method == "reference" else None,
+            sim_correct=result.sim_correct if result.simulated else None,
         )
         adaptation = self._record(event, learn=learn) if request.record else None
-        return AskResult(event, adaptation)
+        shadow = self._plan_shadow(turn, event) if request.record and learn else None
+        return AskResult(event, adaptation, shadow)
+
+    # Shadow comparisons ------------------------------------------------------------------------
+
+    def _plan_shadow(self, turn: Turn, event: ResponseEvent) -> ShadowPlan | None:
+        """Whether this answer is also asked of the other model (AIOS_SHADOW_RATE, drawn at random);
+        the caller runs the plan after the served answer is out (`run_shadow`)."""
+        rate = self.settings.aios_shadow_rate
+        if rate <= 0 or event.error_code or turn.route_forced or turn.request.origin == "golden":
+            return None
+        if self._random.random() >= rate:
+            return None
+        return ShadowPlan(turn=turn, served=event, probability=rate)
+
+    def run_shadow(self, plan: ShadowPlan) -> ComparisonEvent:
+        """Ask the other model the served question, log one `comparison` event (and feed its label to
+        the adaptive controller). Never raises and never retries beyond the provider's own bounded
+        retries: a failed shadow call is logged with its error code and no agreement."""
+        turn, served = plan.turn, plan.served
+        shadow_route: Route = "main" if served.route == "embedder" else "embedder"
+        provider = self.providers.for_route(shadow_route)
+        result = self._chat(provider, turn)
+        served_final, shadow_final, agreement, method = extract_final_answer(served.answer, served.question).value, \
+            None, None, "final_answer"
+        if result.ok:
+            agreement, method, served_final, shadow_final = compute_agreement(served.question, served.answer,
+                                                                              result.text)
+        event = ComparisonEvent(
+            message_id=served.message_id, session_id=served.session_id, run_id=served.run_id,
+            bucket=served.bucket, complexity=served.complexity, boundary=served.boundary, trait=served.trait,
+            served_route=served.route, shadow_route=shadow_route, served_final_answer=served_final,
+            shadow_final_answer=shadow_final, agreement=agreement, method=method,
+            shadow_source=result.source if result.ok else UNKNOWN_SOURCE,
+            shadow_latency_ms=round(result.latency_ms, 1),
+            shadow_tokens=Tokens(prompt=result.prompt_tokens, completion=result.completion_tokens,
+                                 total=result.total_tokens),
+            shadow_error_code=result.error_code, sampling_probability=plan.probability,
+            simulated=served.simulated and result.simulated,
+            served_sim_correct=served.sim_correct, shadow_sim_correct=result.sim_correct if result.simulated else None)
+        try:
+            self._record_comparison(event)
+        except Exception as exc:  # a shadow never breaks the caller; the state error shows on the next answer
+            log.warning("comparison %s not recorded: %s", served.message_id, type(exc).__name__)
+        return event
+
+    def _record_comparison(self, event: ComparisonEvent) -> None:
+        if event.agreement is None:
+            self.sink.append([event])
+            return
+        label = Observation(bucket=event.bucket, route=event.served_route, score=event.complexity, quality=0.0,
+                            latency_ms=0.0, agreement=event.agreement)
+        with state_lock(self.state_path):
+            new_state, _ = step(self.states.load(), label, adaptive_enabled=self.adaptive_enabled, now=event.ts)
+            self.states.save(new_state)
+            self.sink.append([event])
 
     def _call(self, turn: Turn) -> ChatResult:
-        provider = turn.provider
+        return self._chat(turn.provider, turn)
+
+    def _chat(self, provider: Any, turn: Turn) -> ChatResult:
+        """One model call for a turn (the served answer or its shadow); never raises."""
         try:
             # The request's extra chat-completions params (goldens: seed, temperature) go only when set,
             # so providers without the `params` keyword keep working.
-            extra = {"params": dict(turn.request.params)} if turn.request.params else {}
-            return provider.chat(turn.messages, max_tokens=self.settings.aios_max_tokens, **extra)
+            extra: dict[str, Any] = {"params": dict(turn.request.params)} if turn.request.params else {}
+            return cast(ChatResult, provider.chat(turn.messages, max_tokens=self.settings.aios_max_tokens, **extra))
         except Exception as exc:  # providers promise not to raise; the loop must answer regardless
             return provider_raised(provider, exc)
 
@@ -181,7 +244,7 @@ class Engine:
                     bucket=adaptation.bucket, old_boundary=adaptation.old_boundary,
                     new_boundary=adaptation.new_boundary, quality_delta=adaptation.quality_delta,
                     latency_delta_ms=adaptation.latency_delta_ms, samples=adaptation.samples,
-                    reason=adaptation.reason, adaptive_enabled=True,
+                    reason=adaptation.reason, adaptive_enabled=True, evidence=adaptation.evidence,
                     control_boundary=new_state.config.control_boundary, drift=round(new_state.drift, 6)))
             self.sink.append(batch)
         return asdict(adaptation) if adaptation is not None else None

@@ -1,8 +1,17 @@
-"""The quality scorer: answer text (+ question, + complexity) -> quality in [0, 1] with components.
+"""The quality scorer: answer text (+ question, + complexity, + a reference) -> quality in [0, 1].
 
-Heuristic components, each in [0, 1] where 1 means "no problem": `empty_or_error`, `refusal`,
-`coverage` (share of the question's key terms the answer uses), `length` (adequate for the
-question's complexity) and `repetition` (no degenerate loops). Optionally the main model judges
+With a reference (a known-good answer: a golden's expected answer, the other model's answer to the
+same question) quality is agreement (`quality_method: "reference"`): both texts' final answers
+(engine/loop/final_answer.py: numbers, choice letters, yes/no, short spans) are compared, and free
+text falls back to key-term overlap. Components: `agreement`, `key_terms`; the final answers are in
+`detail`.
+
+Without one, a heuristic (`heuristic`), each component in [0, 1] where 1 means "no problem":
+`empty_or_error`, `refusal`, `coverage` (share of the question's key terms the answer uses),
+`length` (adequate for the question's complexity), `repetition` (no degenerate loops), `hedging`
+(no "I'm not sure"), `consistency` (no second answer or "on reflection"), `answers_question` (a
+question that asks for a quantity, a yes/no or an option gets one). bench/bench_quality.py measures
+how well each separates right from wrong real answers. Optionally the main model judges
 (AIOS_QUALITY_JUDGE=1); if the judge fails or answers invalid JSON the heuristic stands and the
 reason is recorded (`quality_method`, `fallback_reason` = ASSIST_JSON_INVALID, ...).
 """
@@ -13,9 +22,10 @@ import json
 import re
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.loop.final_answer import compare_final_answers, extract_final_answer
 from engine.runbook import PROVIDER_HTTP_ERROR
 
 ASSIST_JSON_INVALID = "ASSIST_JSON_INVALID"
@@ -36,7 +46,21 @@ REFUSAL = re.compile(
 TERM = re.compile(r"[A-Za-z][A-Za-z0-9_'-]{2,}")
 
 # Weights of the soft components; empty_or_error and refusal gate the result instead.
-WEIGHTS = {"coverage": 0.45, "length": 0.25, "repetition": 0.30}
+WEIGHTS = {"coverage": 0.25, "length": 0.10, "repetition": 0.15, "hedging": 0.15, "consistency": 0.15,
+           "answers_question": 0.20}
+HEDGES = re.compile(
+    r"\b(not (?:completely |entirely |totally )?(?:sure|certain)|might be wrong|may be wrong|double-check|"
+    r"may have missed|i (?:think|believe|guess|assume)|probably|maybe|perhaps|it seems|unclear|"
+    r"hard to say|depends on the details|i'?m not confident)\b", re.I)
+SECOND_THOUGHTS = re.compile(
+    r"\b(on (?:second thought|reflection)|wait[,.!]|actually[,]|correction|let me re-?(?:check|calculate|do)|"
+    r"at first (?:it )?(?:looks|seems)|i made (?:a|an) (?:mistake|error)|that'?s (?:not right|wrong))\b", re.I)
+ANSWER_MARKERS = re.compile(r"(?:####|\\boxed\{|\bthe (?:final )?answer is\b|\banswer:)", re.I)
+QUANTITY_QUESTION = re.compile(r"\b(how (?:many|much|long|far|old)|what (?:is|was) the (?:total|number|"
+                               r"probability|cost|price|sum|value)|calculate|compute)\b", re.I)
+YESNO_QUESTION = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|should|will|would|has|have)\b", re.I)
+OPTIONS_QUESTION = re.compile(r"(?m)^\s*\(?[A-D][).:]\s")
+NUMBER_IN_TEXT = re.compile(r"\d")
 REFUSAL_CEILING = 0.1
 
 
@@ -103,12 +127,40 @@ def compute_repetition(answer: str) -> float:
     return max(0.0, min(1.0, (distinct - 0.3) / 0.55))
 
 
+def compute_hedging(answer: str) -> float:
+    """1.0 without hedges; each "I'm not sure" / "probably" / "I think" costs a third."""
+    return max(0.0, 1.0 - len(HEDGES.findall(answer)) / 3)
+
+
+def compute_consistency(answer: str, question: str = "") -> float:
+    """1.0 when the answer commits to one answer; 0 when it revises itself ("on reflection",
+    "wait,") or states two different final answers."""
+    if SECOND_THOUGHTS.search(answer):
+        return 0.0
+    stated = {extract_final_answer(answer[m.start():], question).value
+              for m in ANSWER_MARKERS.finditer(answer)}
+    stated.discard("")
+    return 0.0 if len(stated) > 1 else 1.0
+
+
+def compute_answers_question(question: str, answer: str) -> float:
+    """A question that asks for a quantity, a yes/no or one of listed options gets one: 1.0 when the
+    answer states it (a number, a yes/no, a letter), 0.0 when it never does; 1.0 for open questions."""
+    if OPTIONS_QUESTION.search(question):
+        return 1.0 if extract_final_answer(answer, question).kind == "choice" else 0.0
+    if QUANTITY_QUESTION.search(question):
+        return 1.0 if NUMBER_IN_TEXT.search(answer) else 0.0
+    if YESNO_QUESTION.search(question) and "?" in question and len(question.split()) <= 25:
+        return 1.0 if extract_final_answer(answer, question).kind == "yesno" else 0.5
+    return 1.0
+
+
 def compute_quality(question: str, answer: str, complexity: float = 0.5,
                     error_code: str | None = None) -> QualityResult:
     """The heuristic quality of one answer. Pure: no I/O."""
     text = (answer or "").strip()
     if error_code or not text:
-        components = {"empty_or_error": 0.0, "refusal": 1.0, "coverage": 0.0, "length": 0.0, "repetition": 0.0}
+        components = {"empty_or_error": 0.0, "refusal": 1.0, **{name: 0.0 for name in WEIGHTS}}
         return QualityResult(0.0, components)
     components = {
         "empty_or_error": 1.0,
@@ -116,8 +168,13 @@ def compute_quality(question: str, answer: str, complexity: float = 0.5,
         "coverage": round(compute_coverage(question, text), 4),
         "length": round(compute_length(text, complexity), 4),
         "repetition": round(compute_repetition(text), 4),
+        "hedging": round(compute_hedging(text), 4),
+        "consistency": compute_consistency(text, question),
+        "answers_question": compute_answers_question(question, text),
     }
     soft = sum(weight * components[name] for name, weight in WEIGHTS.items())
+    # An answer about something else, or a loop, is bad however fluent: both gate the sum.
+    soft *= min(1.0, 0.4 + 1.2 * components["coverage"]) * min(1.0, 0.5 + components["repetition"])
     if components["refusal"] == 0.0:
         soft = min(soft, REFUSAL_CEILING)
     return QualityResult(round(max(0.0, min(1.0, soft)), 4), components)
@@ -214,9 +271,57 @@ def judge_quality(provider: Any, question: str, answer: str, heuristic: QualityR
     raise AssertionError("unreachable: the last judge format returns")
 
 
+# Final answers this long or longer are free text: agreement falls back to shared key terms.
+FREE_TEXT_WORDS = 12
+# Shared key terms (each way, averaged) at which two free-text answers count as agreeing.
+FREE_TEXT_AGREEMENT = 0.6
+
+
+def compute_reference_quality(question: str, answer: str, reference: str,
+                              error_code: str | None = None) -> QualityResult:
+    """Agreement of `answer` with a known-good `reference` in [0, 1]. Pure: no I/O."""
+    text = (answer or "").strip()
+    if error_code or not text:
+        return QualityResult(0.0, {"empty_or_error": 0.0, "agreement": 0.0, "key_terms": 0.0}, "reference",
+                             detail={"final_answer": "", "reference_final_answer": ""})
+    mine, theirs = extract_final_answer(text, question), extract_final_answer(reference, question)
+    agreement = compare_final_answers(mine, theirs)
+    terms = key_terms(reference)
+    overlap = compute_coverage(reference, text) if terms else 0.0
+    quality = agreement
+    if mine.kind == theirs.kind == "span" and max(len(mine.value.split()), len(theirs.value.split())) >= \
+            FREE_TEXT_WORDS:
+        # Two paragraphs rarely share a "final answer": judge free text by the reference's key terms.
+        quality = max(agreement, overlap)
+    components = {"empty_or_error": 1.0, "agreement": round(agreement, 4), "key_terms": round(overlap, 4)}
+    return QualityResult(round(quality, 4), components, "reference",
+                         detail={"final_answer": mine.value, "reference_final_answer": theirs.value,
+                                 "final_answer_kind": mine.kind})
+
+
+def compute_agreement(question: str, answer: str, other: str) -> tuple[float, str, str, str]:
+    """(agreement in [0, 1], method, this answer's final answer, the other's) of two answers to the
+    same question: final answers compared when either states one (a number, a letter, yes/no, an
+    answer marker); two free-text answers by their shared key terms (each way, averaged)."""
+    mine, theirs = extract_final_answer(answer, question), extract_final_answer(other, question)
+    free_text = mine.kind == theirs.kind == "span" and not (ANSWER_MARKERS.search(answer) or
+                                                             ANSWER_MARKERS.search(other))
+    if free_text:
+        overlap = (compute_coverage(answer, other) + compute_coverage(other, answer)) / 2
+        # Two right free-text answers word things differently: sharing most key terms is agreement.
+        return round(min(1.0, overlap / FREE_TEXT_AGREEMENT), 4), "key_terms", mine.value, theirs.value
+    # Each side's stated answer only: a short span also occurs in the other's reasoning ("a monolith or
+    # microservices?"), which is no agreement.
+    stated_mine, stated_theirs = replace(mine, text=mine.raw), replace(theirs, text=theirs.raw)
+    return round(compare_final_answers(stated_mine, stated_theirs), 4), "final_answer", mine.value, theirs.value
+
+
 def score_answer(question: str, answer: str, complexity: float = 0.5, *, error_code: str | None = None,
-                 judge: Any = None) -> QualityResult:
-    """Heuristic quality, or the judge's when a judge provider is given and the answer exists."""
+                 judge: Any = None, reference: str | None = None) -> QualityResult:
+    """Quality against `reference` when one is given; else the judge's when a judge provider is
+    given and the answer exists; else the heuristic."""
+    if reference is not None and reference.strip():
+        return compute_reference_quality(question, answer, reference, error_code)
     heuristic = compute_quality(question, answer, complexity, error_code)
     if judge is None or heuristic.components["empty_or_error"] == 0.0:
         return heuristic

@@ -49,7 +49,8 @@ class AskRequest:
     """One question for the loop, as every caller states it.
 
     `bucket`/`route` force the A/B bucket or the model (goldens, a client naming a model);
-    `record=False` writes no event and leaves the adaptive state alone; `history` holds the earlier
+    `record=False` writes no event and leaves the adaptive state alone; `reference` makes quality
+    reference-based (agreement with a known-good answer); `history` holds the earlier
     turns, oldest first (routing and quality look at `question` alone); `params` are extra
     chat-completions parameters passed to the model as they are (e.g. max_tokens, stop, seed).
     """
@@ -66,6 +67,7 @@ class AskRequest:
     record: bool = True
     history: tuple[dict[str, str], ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    reference: str | None = None  # a known-good answer: quality then measures agreement with it
 
     @classmethod
     def build(cls, question: str | AskRequest, trait: str = "general", session_id: str | None = None,
@@ -126,12 +128,24 @@ ANSWER_FIELDS = ("message_id", "session_id", "question", "trait", "answer", "rou
 
 
 @dataclass(frozen=True)
+class ShadowPlan:
+    """A served answer chosen for a shadow comparison (with the probability it had), to be run by
+    the caller once the answer is out: `Engine.run_shadow(plan)`."""
+
+    turn: Turn
+    served: ResponseEvent
+    probability: float
+
+
+@dataclass(frozen=True)
 class AskResult:
     """What `ask` returns: the answer's response event (every field readable as an attribute:
-    `result.answer`, `result.route`, `result.quality`, ...) and the adaptation it caused, if any."""
+    `result.answer`, `result.route`, `result.quality`, ...), the adaptation it caused, if any, and
+    the shadow comparison still to run, if this answer was sampled for one."""
 
     event: ResponseEvent
     adaptation: dict[str, Any] | None = None
+    shadow: ShadowPlan | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name == "event":

@@ -12,9 +12,9 @@ from typing import Any
 
 from engine.errors import InputError
 from engine.ids import new_id
-from engine.loop.demo_questions import generate_questions
 from engine.loop.engine import Engine
 from engine.loop.records import AskRequest, AskResult
+from engine.providers.sim_world import generate_questions
 from engine.routing.adaptive import AdaptiveState
 from engine.routing.bucketing import BUCKETS
 
@@ -106,6 +106,8 @@ def run_simulation(engine: Engine, n: int, *, seed: int = 0,
     for question, session_id in zip(generate_questions(n, seed), session_plan(n, seed)):
         result = engine.ask(AskRequest(question.question, question.trait, session_id, origin="simulate",
                                        run_id=run_id))
+        if result.shadow is not None:  # simulate compares inline
+            engine.run_shadow(result.shadow)
         if result.adaptation is not None:
             max_drift = max(max_drift, abs(result.adaptation["new_boundary"] - engine.config.control_boundary))
         results.append(result)

@@ -4,6 +4,7 @@ from engine.provenance.events import (
     SCHEMA_VERSION,
     AdaptationEvent,
     BanditSelectionEvent,
+    ComparisonEvent,
     ErrorEvent,
     Event,
     FeedbackEvent,
@@ -18,7 +19,7 @@ from engine.provenance.rotate import rotate_log
 from engine.provenance.sink import EventSink, append_events
 
 __all__ = [
-    "SCHEMA_VERSION", "AdaptationEvent", "BanditSelectionEvent", "ErrorEvent", "Event",
+    "SCHEMA_VERSION", "AdaptationEvent", "BanditSelectionEvent", "ComparisonEvent", "ErrorEvent", "Event",
     "FeedbackEvent", "GoldenEvent", "HypothesisEvent", "ResponseEvent", "new_id", "utc_now_iso",
     "ReadResult", "read_events", "tail_events", "EventSink", "append_events", "rotate_log",
 ]

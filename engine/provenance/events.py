@@ -19,7 +19,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     schema_version: int = SCHEMA_VERSION
-    ts: str = Field(default_factory=utc_now_iso)
+    ts: str = Field(default_factory=utc_now_iso, json_schema_extra={"format": "date-time"})  # UTC ISO-8601
     event_type: str
     message_id: str | None = None
     session_id: str | None = None
@@ -66,6 +66,8 @@ class ResponseEvent(Event):
     route_forced: bool = False  # the caller chose the route (bypassing the router)
     sim_latency_scale: float | None = None  # simulator only: real sleep = latency_ms x this scale
     history_turns: int = 0  # earlier conversation turns sent with the question; their text is never logged
+    quality_reference: str | None = None  # where a reference came from (e.g. "golden"), when quality used one
+    sim_correct: bool | None = None  # simulator only: its ground truth (right final answer); never used to learn
 
 
 class GoldenEvent(Event):
@@ -96,6 +98,7 @@ class AdaptationEvent(Event):
     adaptive_enabled: bool = True
     control_boundary: float | None = None
     drift: float | None = None  # |treatment - control| after this move
+    evidence: str = "quality"  # what moved it: "labels" (shadow comparisons) or "quality" (the score)
 
 
 class HypothesisEvent(Event):
@@ -128,6 +131,32 @@ class FeedbackEvent(Event):
     reward: float
 
 
+class ComparisonEvent(Event):
+    """A shadow comparison: the served answer's question asked of the other model after the served
+    answer was returned, and how far the two final answers agree (the embedder's agreement with main).
+    `message_id` is the served answer's; `sampling_probability` the chance it had to be compared."""
+
+    event_type: Literal["comparison"] = "comparison"
+    bucket: Literal["control", "treatment"]
+    complexity: float
+    boundary: float
+    trait: str = "general"
+    served_route: Literal["main", "embedder"]
+    shadow_route: Literal["main", "embedder"]
+    served_final_answer: str | None = None
+    shadow_final_answer: str | None = None
+    agreement: float | None = None  # None when the shadow call failed
+    method: str = "final_answer"
+    shadow_source: str = "unknown"
+    shadow_latency_ms: float = 0.0
+    shadow_tokens: Tokens = Field(default_factory=Tokens)
+    shadow_error_code: str | None = None
+    sampling_probability: float
+    simulated: bool = False
+    served_sim_correct: bool | None = None  # simulator only: ground truth of each answer
+    shadow_sim_correct: bool | None = None
+
+
 class ErrorEvent(Event):
     event_type: Literal["error"] = "error"
     code: str
@@ -138,7 +167,7 @@ class ErrorEvent(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["event_type"].default: cls
     for cls in (ResponseEvent, GoldenEvent, AdaptationEvent, HypothesisEvent,
-                BanditSelectionEvent, FeedbackEvent, ErrorEvent)
+                BanditSelectionEvent, FeedbackEvent, ComparisonEvent, ErrorEvent)
 }
 
 

@@ -39,6 +39,7 @@ class AdaptiveConfig:
     min_bin_samples: int = 8
     min_step: float = 0.001
     min_new_evidence: int = 4  # new answers in the compared bins before acting on them again
+    min_label_samples: int = 30  # shadow comparisons near the boundary before they replace quality
 
     @property
     def n_bins(self) -> int:
@@ -94,6 +95,8 @@ class BucketState:
     last_evidence: int = 0  # answers in the compared bins at the last move
     last_bins: list[int] = field(default_factory=list)
     settled: bool = False  # the step shrank below min_step: the boundary has converged
+    # Shadow-comparison labels: [count, agreement_sum, agreement_sq_sum] per score bin (both routes asked).
+    labels: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"boundary": self.boundary, "sample_count": self.sample_count, "errors": self.errors,
@@ -101,7 +104,8 @@ class BucketState:
                 "adaptations": self.adaptations,
                 "controller": {"step": self.step, "last_direction": self.last_direction,
                                "since_decision": self.since_decision, "last_evidence": self.last_evidence,
-                               "last_bins": self.last_bins, "settled": self.settled, "bins": self.bins}}
+                               "last_bins": self.last_bins, "settled": self.settled, "bins": self.bins,
+                               "labels": self.labels}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], config: AdaptiveConfig) -> BucketState:
@@ -119,7 +123,9 @@ class BucketState:
                      since_decision=int(controller.get("since_decision", 0)),
                      last_evidence=int(controller.get("last_evidence", 0)),
                      last_bins=[int(i) for i in controller.get("last_bins", [])],
-                     settled=bool(controller.get("settled", False)))
+                     settled=bool(controller.get("settled", False)),
+                     labels=[[float(x) for x in (list(b) + [0.0, 0.0, 0.0])[:3]]
+                             for b in controller.get("labels") or []])
         bucket.ensure_bins(config)
         return bucket
 
@@ -127,6 +133,8 @@ class BucketState:
         for route in ("main", "embedder"):
             if len(self.bins.get(route, [])) != config.n_bins:
                 self.bins[route] = [[0.0, 0.0, 0.0] for _ in range(config.n_bins)]
+        if len(self.labels) != config.n_bins:
+            self.labels = [[0.0, 0.0, 0.0] for _ in range(config.n_bins)]
 
     def clone(self) -> BucketState:
         """A deep copy, written out because copy.deepcopy costs about 1 ms per question here."""
@@ -136,7 +144,8 @@ class BucketState:
                            bins={k: [list(cell) for cell in v] for k, v in self.bins.items()},
                            step=self.step, last_direction=self.last_direction,
                            since_decision=self.since_decision, last_evidence=self.last_evidence,
-                           last_bins=list(self.last_bins), settled=self.settled)
+                           last_bins=list(self.last_bins), settled=self.settled,
+                           labels=[list(cell) for cell in self.labels])
 
 
 @dataclass
@@ -193,12 +202,16 @@ class AdaptiveState:
 
 @dataclass(frozen=True)
 class Observation:
+    """One answer (its quality), or with `agreement` set, one shadow comparison's label: how far
+    the embedder's final answer agreed with the main model's on the same question (not a sample)."""
+
     bucket: str
     route: str
     score: float
     quality: float
     latency_ms: float
     answered: bool = True
+    agreement: float | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +223,7 @@ class Adaptation:
     latency_delta_ms: float | None
     samples: dict[str, int]
     reason: str
+    evidence: str = "quality"  # "labels": shadow comparisons near the boundary; "quality": the score
 
 
 VARIANCE_FLOOR = 0.05 ** 2
@@ -226,6 +240,27 @@ class MarginalEstimate:
     n_main: int
     n_embedder: int
     bins: list[int]  # [main bin, embedder bin]
+    evidence: str = "quality"
+
+
+def compute_label_delta(state: AdaptiveState, bucket: BucketState, config: AdaptiveConfig) -> MarginalEstimate | None:
+    """1 - the embedder's mean agreement with main in shadow comparisons near the boundary (the bin
+    below it, its own and the one above, both buckets' labels pooled: agreement is a property of the
+    questions, not of the arm); None while fewer than min_label_samples labels are there."""
+    k = bin_index(bucket.boundary, config)
+    near = [i for i in (k - 1, k, k + 1) if 0 <= i < config.n_bins]
+    count = total = squares = 0.0
+    for other in state.buckets.values():
+        for i in near:
+            if i < len(other.labels):
+                c, s, q = other.labels[i]
+                count, total, squares = count + c, total + s, squares + q
+    if count < config.min_label_samples:
+        return None
+    mean = total / count
+    variance = max(VARIANCE_FLOOR, (squares - count * mean * mean) / max(1.0, count - 1))
+    return MarginalEstimate(1.0 - mean, math.sqrt(variance / count), int(count), int(count), [near[0], near[-1]],
+                            "labels")
 
 
 def compute_marginal_delta(bucket: BucketState, config: AdaptiveConfig) -> MarginalEstimate | None:
@@ -261,6 +296,13 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
     new.updated_at = now or state.updated_at
     config = new.config
     bucket = new.buckets[obs.bucket]
+    if obs.agreement is not None:  # a label, not an answer: counted apart, no decision
+        cell = bucket.labels[bin_index(obs.score, config)]
+        agreement = max(0.0, min(1.0, obs.agreement))
+        cell[0] += 1
+        cell[1] += agreement
+        cell[2] += agreement * agreement
+        return new, None
     bucket.sample_count += 1
     if not obs.answered:
         bucket.errors += 1
@@ -276,20 +318,23 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
     if bucket.sample_count < config.min_samples_before_adapt or bucket.since_decision < config.adapt_every:
         return new, None
     bucket.since_decision = 0
-    estimate = compute_marginal_delta(bucket, config)
+    estimate = compute_label_delta(new, bucket, config) or compute_marginal_delta(bucket, config)
     if estimate is None or bucket.settled:
         return new, None
     delta, se = estimate.delta, estimate.se
     threshold = config.quality_delta_threshold
+    what = ("disagrees with main in {d:.1%} (+/- {s:.1%}) of {n} shadow comparisons" if estimate.evidence == "labels"
+            else "is behind main in quality by {d:.3f} (+/- {s:.3f})")
+    measured = what.format(d=delta, s=se, n=estimate.n_main)
     # Move only when the delta is clearly (one standard error) on one side of the band.
     if delta - se > threshold:
         direction = -1
-        reason = (f"main beats embedder by {delta:.3f} (+/- {se:.3f}) > {threshold:g} at the boundary: "
-                  f"send more to the main model")
-    elif delta + se < threshold - config.hysteresis:
+        reason = f"embedder {measured} > {threshold:g} at the boundary: send more to the main model"
+    elif delta + se < threshold - (0.0 if estimate.evidence == "labels" else config.hysteresis):
         direction = 1
-        reason = (f"embedder within {delta:.3f} (+/- {se:.3f}) of main, < {threshold - config.hysteresis:g} "
-                  f"at the boundary: send less to the main model")
+        floor = threshold - (0.0 if estimate.evidence == "labels" else config.hysteresis)
+        reason = (f"embedder {measured} < {floor:g} at the boundary: "
+                  f"send less to the main model")
     else:
         return new, None
     # Act again on the same bins only once they hold new answers: no march on stale evidence.
@@ -322,4 +367,4 @@ def step(state: AdaptiveState, obs: Observation, *, adaptive_enabled: bool = Tru
         samples={"bucket": bucket.sample_count, "main_at_boundary": estimate.n_main,
                  "embedder_at_boundary": estimate.n_embedder,
                  "main": bucket.routes["main"].count, "embedder": bucket.routes["embedder"].count},
-        reason=reason)
+        reason=reason, evidence=estimate.evidence)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from engine.api import clear_engines, simulate
-from engine.loop.demo_questions import generate_questions
 from engine.loop.simulate import session_plan
 from engine.provenance.reader import read_events
+from engine.providers.sim_world import generate_questions
 from engine.settings import REPO_ROOT, reset_settings
 
 
@@ -154,6 +154,7 @@ def test_score_cli_quality_mode() -> None:
     assert out.returncode == 0, out.stderr
     good, empty = (json.loads(line) for line in out.stdout.splitlines())
     assert good["quality"] > 0.9 and empty["quality"] == 0.0
-    assert set(good["components"]) == {"empty_or_error", "refusal", "coverage", "length", "repetition"}
+    assert set(good["components"]) == {"empty_or_error", "refusal", "coverage", "length", "repetition", "hedging",
+                                       "consistency", "answers_question"}
     missing = run_cli("score", "--quality", stdin='{"question": "q"}\n')
     assert missing.returncode == 2 and "stdin line 1: field answer" in missing.stderr

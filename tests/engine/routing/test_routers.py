@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InputError
-from engine.loop.demo_questions import generate_questions
+from engine.providers.sim_world import generate_questions
 from engine.routing.routers import (
     ROUTERS,
     TRAITS,
