@@ -15,6 +15,10 @@ find_python() {
   return 1
 }
 
+requirements_hash() {
+  cat "$ROOT"/requirements*.txt "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1
+}
+
 ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   local req="$ROOT/$1" stamp hash
   if [ ! -x "$VENV/bin/python" ]; then
@@ -22,7 +26,7 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
     "$(find_python)" -m venv "$VENV"
   fi
   stamp="$VENV/.installed-$(basename "$1")"
-  hash="$(cat "$ROOT"/requirements*.txt "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  hash="$(requirements_hash)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
     echo "==> installing $1 (first run takes about a minute)" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
@@ -32,4 +36,15 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   fi
   export PATH="$VENV/bin:$PATH"
   PY="$VENV/bin/python"
+}
+
+ensure_requirements() {  # ensure_requirements REQUIREMENTS_FILE [MESSAGE]: one more file into .venv, same stamp
+  local req="$ROOT/$1" stamp hash
+  stamp="$VENV/.installed-$(basename "$1")"
+  hash="$(requirements_hash)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+    echo "==> installing $1${2:+ ($2)}" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" || return 1
+    echo "$hash" > "$stamp"
+  fi
 }

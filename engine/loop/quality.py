@@ -182,15 +182,18 @@ def compute_quality(question: str, answer: str, complexity: float = 0.5,
 
 JUDGE_PROMPT = (
     "You grade an assistant's answer. Reply with JSON only: "
-    '{"score": <number from 0 to 1>, "reason": "<one sentence>"}. '
+    '{"score": <0, 0.25, 0.5, 0.75 or 1>, "reason": "<one short sentence>"}. '
     "1 means correct, complete and clear; 0 means wrong, empty or a refusal."
 )
 # The verdict's shape, for servers that constrain output to a JSON schema (small local models rarely
-# write the JSON unconstrained). The score comes first so a reply cut short still carries it.
+# write the JSON unconstrained). The score comes first so a reply cut short still carries it; it is one
+# of five levels because grammar-constrained decoding enforces an enum but not a numeric range (SmolLM2
+# answered "score": 2 under minimum/maximum).
+JUDGE_SCORES = (0, 0.25, 0.5, 0.75, 1)
 JUDGE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"score": {"type": "number", "minimum": 0, "maximum": 1},
-                   "reason": {"type": "string", "maxLength": 200}},
+    "properties": {"score": {"type": "number", "enum": list(JUDGE_SCORES)},
+                   "reason": {"type": "string", "maxLength": 160}},
     "required": ["score", "reason"],
     "additionalProperties": False,
 }
