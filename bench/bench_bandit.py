@@ -11,6 +11,7 @@ behaves the same.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -59,7 +60,7 @@ def run_service(rounds: int, epsilon: float) -> dict:
         (folder / "recipes").mkdir()
         for rid in TRUTH:
             (folder / "recipes" / f"{rid}.json").write_text(
-                '{"id": "%s", "assistant": "bench", "category": "sim", "system_prompt": "You are %s."}' % (rid, rid))
+                json.dumps({"id": rid, "assistant": "bench", "category": "sim", "system_prompt": f"You are {rid}."}))
         os.environ.update({"AIOS_DATA_DIR": tmp, "BANDIT_ENABLED": "1", "AIOS_PROVIDER": "sim"})
         from engine.prompts.store import RecipeStore
         from engine.settings import build_settings

@@ -217,7 +217,8 @@ def main() -> int:
         print(row(name, latencies, errors, wall))
     direct, via, loop = results[1][1], results[2][1], results[3][1]
     print()
-    print(f"gateway overhead p50 (via gateway - upstream directly): {percentile(via, 50) - percentile(direct, 50):.2f} ms "
+    overhead = percentile(via, 50) - percentile(direct, 50)
+    print(f"gateway overhead p50 (via gateway - upstream directly): {overhead:.2f} ms "
           f"(aim < 3 ms); p99: {percentile(via, 99) - percentile(direct, 99):.2f} ms; "
           f"mean {statistics.mean(via) - statistics.mean(direct):.2f} ms")
     print(f"  of which the loop itself (ask in-process - upstream directly), p50: "

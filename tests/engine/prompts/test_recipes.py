@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.prompts.recipes import UnknownRecipeError
+from engine.prompts.recipes import UnknownRecipeError, compute_field_lines, compute_recipe
 from engine.prompts.store import SHIPPED_RECIPES_DIR, RecipeStore, load_recipes
 from engine.prompts.transform import compute_plan, compute_prompt_quality, compute_transform
 from engine.runbook import ASSIST_JSON_INVALID
@@ -200,3 +200,82 @@ def test_prompt_quality_rewards_role_constraints_and_format():
     rich = compute_prompt_quality(structured.system_prompt, structured.prompt)
     assert rich["score"] == 1.0 and bare["score"] < 0.5
     assert set(rich["components"]) == {"role", "constraints", "output_format", "prompt_length", "system_length"}
+
+
+def test_every_issue_names_the_line_of_its_field(data_dir):
+    folder = recipes_dir(data_dir)
+    write(folder, "a_good.json", GOOD)
+    write(folder, "b_types.json", '{"id": "acme.general.types",\n "assistant": "acme",\n "category": "general",\n'
+                                  ' "system_prompt": "Hi.",\n "default": "yes",\n "packs": "concise"}')
+    write(folder, "c_odd.json", '{"id": "acme.general.odd", "assistant": "acme", "category": "general",\n'
+                                ' "system_prompt": "Hi.",\n "operators": [\n  "normalize_ws",\n'
+                                '  {"op": "max_prompt_chars", "limit": true},\n  "teleport"]}')
+    write(folder, "d_duplicate.json", {**GOOD, "description": "again"})
+    result = load_recipes(build_settings())
+    assert sorted(result.recipes) == ["acme.general.odd", "acme.general.one"]
+    issues = {(Path(i.file_path).name, i.field): i for i in result.issues}
+    # A file with two wrong fields reports both, each with its line; the recipe is excluded.
+    assert {k: (i.line_number, i.error) for k, i in issues.items() if k[0] == "b_types.json"} == {
+        ("b_types.json", "default"): (5, "field default must be true or false"),
+        ("b_types.json", "packs"): (6, "field packs must be a list of pack names")}
+    limit = issues[("c_odd.json", "operators[1]")]
+    assert (limit.line_number, limit.severity) == (5, "warning") and "limit" in limit.error
+    assert issues[("c_odd.json", "operators[2]")].line_number == 6
+    assert [op for op, _ in result.get("acme.general.odd").operators] == ["normalize_ws"]
+    duplicate = issues[("d_duplicate.json", "id")]
+    assert (duplicate.line_number, duplicate.severity) == (1, "error") and "duplicate" in duplicate.error
+
+
+@pytest.mark.parametrize("data,field", [
+    ([GOOD], None),
+    ({**GOOD, "id": 7}, "id"),
+    ({**GOOD, "id": "has space"}, "id"),
+    ({**GOOD, "id": "trailing.newline\n"}, "id"),
+    ({**GOOD, "assistant": "   "}, "assistant"),
+    ({k: v for k, v in GOOD.items() if k != "system_prompt"}, "system_prompt"),
+    ({**GOOD, "system_prompt": " \n"}, "system_prompt"),
+    ({**GOOD, "operators": {"op": "normalize_ws"}}, "operators"),
+    ({**GOOD, "default": 1}, "default"),
+    ({**GOOD, "description": None}, "description"),
+])
+def test_schema_problems_exclude_the_recipe_and_name_the_field(data, field):
+    recipe, issues = compute_recipe(data, "r.json", build_settings())
+    assert recipe is None
+    assert [(i.field, i.error_type, i.severity) for i in issues] == [(field, "schema_validation", "error")]
+
+
+@pytest.mark.parametrize("operator,problem", [
+    ({"op": "io_format", "format": "haiku"}, "format"),
+    ({"op": "max_prompt_chars", "limit": 8}, "limit"),
+    ({"op": "max_prompt_chars", "limit": 4000.0}, "limit"),
+    ({"op": "constraints", "items": ["ok", ""]}, "items"),
+    ({"op": "constraints", "colour": "red"}, "colour"),
+    ({"op": "role_hdr", "tone": "warm"}, "tone"),
+    (["normalize_ws"], "an operator is a name"),
+])
+def test_bad_operator_parameters_drop_only_that_operator(operator, problem):
+    recipe, issues = compute_recipe({**GOOD, "operators": ["normalize_ws", operator]}, "r.json", build_settings())
+    assert recipe is not None and [op for op, _ in recipe.operators] == ["normalize_ws"]
+    assert [(i.field, i.severity) for i in issues] == [("operators[1]", "warning")]
+    assert problem in issues[0].error
+
+
+def test_valid_operator_parameters_are_kept_as_written():
+    operators = ["normalize_ws", {"op": "constraints"}, {"op": "constraints", "items": []},
+                 {"op": "max_prompt_chars", "limit": 16}, {"op": "io_format", "format": "json"}]
+    recipe, issues = compute_recipe({**GOOD, "operators": operators, "description": "d"}, "r.json", build_settings())
+    assert issues == [] and recipe is not None
+    assert recipe.to_dict()["operators"] == [{"op": "normalize_ws"}, {"op": "constraints"},
+                                             {"op": "constraints", "items": []},
+                                             {"op": "max_prompt_chars", "limit": 16},
+                                             {"op": "io_format", "format": "json"}]
+    assert (recipe.path, recipe.description, recipe.default) == ("r.json", "d", True)
+
+
+def test_field_lines_follow_the_json_structure():
+    text = ('{\n  "id": "x",\n  "nested": {"id": "inner",\n    "operators": [1]},\n  "operators": [\n'
+            '    "a", {"op": "b",\n "x": [1, 2]},\n    "c"\n  ],\n  "packs": [],\n  "id": "last"\n}')
+    assert compute_field_lines(text) == {"id": 11, "nested": 3, "operators": 5, "operators[0]": 6,
+                                         "operators[1]": 6, "operators[2]": 8, "packs": 10}
+    assert compute_field_lines("[1, 2]") == {}
+    assert compute_field_lines('{"id": "x", "broken": ') == {"id": 1, "broken": 1}
