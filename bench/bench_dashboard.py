@@ -113,7 +113,7 @@ def child_naive(path: Path) -> dict:
 
 def child_engine(path: Path) -> dict:
     """The dashboard's path: EventStore refresh, then Overview's compute_* functions."""
-    from engine.analysis.figures import (
+    from engine.analysis import (
         EventStore,
         Filters,
         compute_bucket_split,

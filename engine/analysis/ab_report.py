@@ -1,6 +1,6 @@
-"""The A/B report: one DuckDB pass aggregates the provenance log per session and then per bucket,
+"""The A/B report: the EventStore's responses aggregated per session and then per bucket,
 engine.analysis.stats compares control with treatment (sessions as the unit by default, or answers), and a
-plain-language verdict says what it shows. Also per-hypothesis pass rates and trends.
+plain-language verdict says what it shows. Also the log-path readers of the hypothesis figures.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from engine.analysis.figures import BIN_CHOICES, MAX_BINS, PASS_QUALITY, load_adaptive_state
+from engine.analysis.figures import PASSED_SQL, compute_hypothesis_pass_rates, compute_hypothesis_trends
 from engine.analysis.stats import (
     ALPHA,
     ArmStats,
@@ -22,15 +21,16 @@ from engine.analysis.stats import (
     RatioSums,
     SrmResult,
     WelchResult,
-    compute_pass_rate,
     compute_ratio_comparison,
     compute_required_per_arm,
     compute_srm,
     compute_welch,
 )
+from engine.analysis.store import EventStore, Filters, load_event_store
 from engine.errors import InputError
 from engine.routing.adaptive import AdaptiveConfig
-from engine.runbook import BUCKETS
+from engine.routing.state import read_state
+from engine.runbook import BUCKETS, CONTROL, EMBEDDER, MAIN, PASS_QUALITY, TREATMENT
 from engine.settings import Settings
 
 ARMS = BUCKETS
@@ -57,33 +57,13 @@ METRICS = (
     MetricSpec("main_share", "Share of main-model calls", False, "share"),
 )
 
-# Read every field as text and TRY_CAST it, so one odd value nulls a field instead of failing the
-# whole read; a line DuckDB cannot parse at all comes back with every column NULL.
-LOG_COLUMNS = {name: "VARCHAR" for name in (
-    "ts", "event_type", "message_id", "session_id", "bucket", "route", "source", "error_code",
-    "quality", "latency_ms", "origin", "hypothesis_id", "passed", "error")}
-
-
-def _log_relation(path: Path) -> str:
-    escaped = str(path).replace("'", "''")
-    columns = ", ".join(f"'{k}': '{v}'" for k, v in LOG_COLUMNS.items())
-    return (f"read_json('{escaped}', format='newline_delimited', ignore_errors=true, "
-            f"columns={{{columns}}})")
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    return con
-
-
 # ---------------------------------------------------------------------------------------------
-# Aggregation (I/O).
+# Aggregation (from the event store).
 
 @dataclass
 class BucketAggregates:
     """Sufficient statistics per arm and metric, per answer (`arms`) and per session (`sessions`,
-    for the ratio metrics), plus SRM units (sessions) and answer counts, read from one log."""
+    for the ratio metrics), plus SRM units (sessions) and answer counts, of one log's store."""
 
     arms: dict[str, dict[str, ArmStats]]
     units: dict[str, int]
@@ -99,96 +79,75 @@ def _empty_aggregates(source: str) -> BucketAggregates:
                             {a: 0 for a in ARMS}, {a: 0 for a in ARMS}, 0, source)
 
 
-# Per-metric SQL over the typed rows: the expression counted (x) and summed (y) per answer.
-_METRIC_SQL = {"quality": "q", "pass_rate": "ok", "latency_ms": "lat", "main_share": "main"}
+# Per-metric SQL over the stored responses: the value counted (x) and summed (y) per answer.
+_METRIC_SQL = {"quality": "quality", "pass_rate": f"CASE WHEN {PASSED_SQL} THEN 1.0 ELSE 0.0 END",
+               "latency_ms": "latency_ms",
+               "main_share": f"CASE WHEN route = '{MAIN}' THEN 1.0 WHEN route = '{EMBEDDER}' THEN 0.0 END"}
 
 
-def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
-                           include_golden: bool = False) -> BucketAggregates:
-    """Per-bucket sufficient statistics of each metric over the response events of `path`: per
-    answer (n, sum, sum of squares) and per session (sessions, sums of answers, metric sums,
-    their squares and cross products) for the delta method.
+def compute_bucket_aggregates(store: EventStore, *, since: datetime | None = None,
+                              include_golden: bool = False) -> BucketAggregates:
+    """Per-bucket sufficient statistics of each metric over the store's response events: per
+    answer (n, sum, sum of squares) and per session (sessions, sums of answers, metric sums, their
+    squares and cross products) for the delta method.
 
-    One DuckDB pass over the file (gzip archives too): rows group by (bucket, session), then the
-    sessions sum per bucket. Units for SRM are distinct session ids (an answer without one is its
-    own session). Golden runs force the control bucket, so their responses are left out unless
-    asked for. A missing file gives empty arms.
+    One query: responses group by (bucket, session), then the sessions sum per bucket (compensated
+    fsum, so the sums do not depend on row order). Units for SRM are distinct session ids (an answer
+    without one is its own session). Golden runs force the control bucket, so their responses are
+    left out unless asked for. Unreadable lines are the store's.
     """
-    path = Path(path)
-    if not path.exists():
-        return _empty_aggregates(str(path))
-    conditions = ["event_type = 'response'", "bucket IN ('control', 'treatment')"]
-    params: list[Any] = []
+    conditions = ["event_type = 'response'", f"bucket IN ('{CONTROL}', '{TREATMENT}')"]
     if not include_golden:
         conditions.append("coalesce(origin, '') <> 'golden'")
-    if since is not None:
-        conditions.append("ts >= ?")
-        params.append(since)
-    keep = " AND ".join(conditions)
+    window, params = Filters(since=since).clauses()
+    keep = " AND ".join(conditions + window)
 
-    per_session = ["count(*) FILTER (WHERE keep) AS n_all"]
-    per_bucket = ["sum(n_all)", "count(*) FILTER (WHERE n_all > 0)"]
+    per_session = ["count(*) AS n_all"]
+    per_bucket = ["sum(n_all)", "count(*)"]
     for metric in METRICS:
-        v, m = _METRIC_SQL[metric.name], metric.name
-        per_session += [f"count({v}) FILTER (WHERE keep) AS {m}_x",
-                        f"coalesce(fsum({v}) FILTER (WHERE keep), 0) AS {m}_y",
-                        f"coalesce(fsum({v} * {v}) FILTER (WHERE keep), 0) AS {m}_yy"]
+        m = metric.name
+        per_session += [f"count(v_{m}) AS {m}_x", f"coalesce(fsum(v_{m}), 0) AS {m}_y",
+                        f"coalesce(fsum(v_{m} * v_{m}), 0) AS {m}_yy"]
         per_bucket += [f"sum({m}_x)", f"fsum({m}_y)", f"fsum({m}_yy)",  # per answer
                        f"count(*) FILTER (WHERE {m}_x > 0)", f"sum({m}_x * {m}_x)",
                        f"fsum({m}_y * {m}_y)", f"fsum({m}_x * {m}_y)"]  # per session
+    values = ", ".join(f"{_METRIC_SQL[metric.name]} AS v_{metric.name}" for metric in METRICS)
     sql = f"""
-        WITH typed AS (
-            SELECT coalesce(event_type, 'response') AS event_type, bucket, route, origin,
-                   TRY_CAST(ts AS TIMESTAMPTZ) AS ts,
-                   coalesce(session_id, message_id) AS unit,
-                   TRY_CAST(quality AS DOUBLE) AS q,
-                   TRY_CAST(latency_ms AS DOUBLE) AS lat,
-                   CASE WHEN source IS NOT NULL AND source <> 'unknown' AND error_code IS NULL
-                             AND TRY_CAST(quality AS DOUBLE) >= {PASS_QUALITY} THEN 1.0 ELSE 0.0 END AS ok,
-                   CASE WHEN route = 'main' THEN 1.0 WHEN route = 'embedder' THEN 0.0 END AS main,
-                   (event_type IS NULL AND ts IS NULL AND bucket IS NULL AND message_id IS NULL) AS garbage
-            FROM {_log_relation(path)}),
-        flagged AS (SELECT *, coalesce(NOT garbage AND {keep}, false) AS keep FROM typed),
-        per_session AS (
-            SELECT bucket, {", ".join(per_session)}, count(*) FILTER (WHERE garbage) AS garbage
-            FROM flagged GROUP BY bucket, unit)
-        SELECT bucket, {", ".join(per_bucket)}, sum(garbage)
-        FROM per_session GROUP BY bucket"""
-    con = _connect()
-    try:
-        rows = con.execute(sql, params).fetchall()
-    except duckdb.Error as exc:
-        raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
-    finally:
-        con.close()
-    out = _empty_aggregates(str(path))
-    out.unreadable_lines = sum(int(row[-1] or 0) for row in rows)
-    for row in rows:
+        WITH kept AS (
+            SELECT bucket, coalesce(session_id, message_id) AS unit, {values}
+            FROM events WHERE {keep}),
+        per_session AS (SELECT bucket, {", ".join(per_session)} FROM kept GROUP BY bucket, unit)
+        SELECT bucket, {", ".join(per_bucket)} FROM per_session GROUP BY bucket"""
+    out = _empty_aggregates(str(store.path))
+    out.unreadable_lines = store.counters.unreadable
+    for row in store.rows(sql, params):
         bucket = row[0]
         if bucket not in ARMS or not row[1]:
             continue
         out.answers[bucket] = int(row[1])
         out.units[bucket] = int(row[2])
-        values = [v or 0 for v in row[3:-1]]
+        sums = [v or 0 for v in row[3:]]
         for i, metric in enumerate(METRICS):
-            n, total, total_sq, sessions, count_sq, session_sq, cross = values[7 * i: 7 * i + 7]
+            n, total, total_sq, sessions, count_sq, session_sq, cross = sums[7 * i: 7 * i + 7]
             out.arms[bucket][metric.name] = ArmStats(int(n), float(total), float(total_sq))
             out.sessions[bucket][metric.name] = RatioSums(int(sessions), float(n), float(count_sq), float(total),
                                                           float(session_sq), float(cross))
     return out
 
 
+def load_bucket_aggregates(path: Path, *, since: datetime | None = None,
+                           include_golden: bool = False) -> BucketAggregates:
+    """compute_bucket_aggregates over the log (or gzip archive) at `path`, read into a fresh store.
+    A missing file gives empty arms; an archive DuckDB cannot read raises InputError."""
+    with load_event_store(path) as store:
+        return compute_bucket_aggregates(store, since=since, include_golden=include_golden)
+
+
 def load_expected_split(settings: Settings) -> dict[str, float]:
-    """The configured control/treatment split from the adaptive state (defaults when absent)."""
-    pct = AdaptiveConfig().control_bucket_pct
-    try:
-        state = load_adaptive_state(settings.paths.adaptive_state)
-    except InputError:
-        state = None
-    config = (state or {}).get("config")
-    if isinstance(config, dict) and isinstance(config.get("control_bucket_pct"), (int, float)):
-        pct = float(config["control_bucket_pct"])
-    return {"control": pct, "treatment": 1.0 - pct}
+    """The configured control/treatment split from the typed adaptive state (defaults when absent)."""
+    state = read_state(settings.paths.adaptive_state)
+    pct = (state.config if state is not None else AdaptiveConfig()).control_bucket_pct
+    return {CONTROL: pct, TREATMENT: 1.0 - pct}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +237,7 @@ def compute_verdict(answers: dict[str, int], quality: MetricComparison, main_sha
                        need_more=q.need_more)
     share_c, share_t = main_share.control.mean, main_share.treatment.mean
     saving = saving_ci = None
-    if share_c:
+    if share_c and share_t is not None:
         saving = 1.0 - share_t / share_c
         if isinstance(main_share.result, WelchResult) and main_share.result.lift_ci is not None:
             low, high = main_share.result.lift_ci
@@ -366,10 +325,17 @@ def compute_ab_report(aggregates: BucketAggregates, expected_split: dict[str, fl
 
 
 def load_ab_report(settings: Settings, *, path: Path | None = None, since: datetime | None = None,
-                   include_golden: bool = False, alpha: float = ALPHA, unit: str = DEFAULT_UNIT) -> AbReport:
-    """The A/B report of the provenance log (or another log or archive at `path`)."""
-    aggregates = load_bucket_aggregates(path or settings.paths.log, since=since,
-                                        include_golden=include_golden)
+                   include_golden: bool = False, alpha: float = ALPHA, unit: str = DEFAULT_UNIT,
+                   store: EventStore | None = None) -> AbReport:
+    """The A/B report of the provenance log (or another log or archive at `path`).
+
+    `store`, an up-to-date EventStore of that log (the dashboard's shared one), is read instead of
+    loading the file into a fresh store.
+    """
+    if store is not None:
+        aggregates = compute_bucket_aggregates(store, since=since, include_golden=include_golden)
+    else:
+        aggregates = load_bucket_aggregates(path or settings.paths.log, since=since, include_golden=include_golden)
     return compute_ab_report(aggregates, load_expected_split(settings), alpha=alpha, unit=unit)
 
 
@@ -404,7 +370,7 @@ def compute_table_rows(report: AbReport) -> list[dict[str, str]]:
             row["difference [95% CI]"] = (f"{format_value(r.diff, m.unit, signed=True)} "
                                           f"[{format_value(r.diff_ci[0], m.unit, signed=True)}, "
                                           f"{format_value(r.diff_ci[1], m.unit, signed=True)}]")
-            row["lift [95% CI]"] = ("-" if r.lift is None else
+            row["lift [95% CI]"] = ("-" if r.lift is None or r.lift_ci is None else
                                     f"{r.lift * 100:+.1f} % [{r.lift_ci[0] * 100:+.1f} %, {r.lift_ci[1] * 100:+.1f} %]")
             row["p"] = f"{r.p_value:.3g}"
             row["anytime-valid CI"] = (f"[{format_value(r.seq_diff_ci[0], m.unit, signed=True)}, "
@@ -438,87 +404,23 @@ def render_ab_report_text(report: AbReport) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Hypothesis pass rates and trends (from hypothesis events).
+# Hypothesis pass rates and trends of a log file (the figures are engine.analysis.figures').
 
-def _hypothesis_where(since: datetime | None) -> tuple[str, list[Any]]:
-    where = "event_type = 'hypothesis' AND hypothesis_id IS NOT NULL"
-    params: list[Any] = []
-    if since is not None:
-        where += " AND TRY_CAST(ts AS TIMESTAMPTZ) >= ?"
-        params.append(since)
-    return where, params
-
-
-def compute_bin_seconds(span_seconds: float, max_bins: int = MAX_BINS) -> int:
-    """The smallest bin width of BIN_CHOICES that covers `span_seconds` in at most `max_bins` bins."""
-    for width in BIN_CHOICES:
-        if span_seconds / width <= max_bins:
-            return width
-    return BIN_CHOICES[-1]
+def load_hypothesis_trends(path: Path, *, since: datetime | None = None, bin_seconds: int | None = None,
+                           store: EventStore | None = None) -> pd.DataFrame:
+    """compute_hypothesis_trends of the log at `path` (or of `store`, an up-to-date store of it) since
+    `since`: columns bin_start, hypothesis_id, checks, passed, failed, errors, pass_rate."""
+    if store is not None:
+        return compute_hypothesis_trends(store, Filters(since=since), bin_seconds)
+    with load_event_store(path) as fresh:
+        return compute_hypothesis_trends(fresh, Filters(since=since), bin_seconds)
 
 
-def load_hypothesis_trends(path: Path, *, since: datetime | None = None,
-                           bin_seconds: int | None = None) -> pd.DataFrame:
-    """Pass rate per time bin and hypothesis: columns bin_start (UTC), hypothesis_id, checks,
-    passed, failed, errors, pass_rate (passed / (passed + failed); None when only errors)."""
-    columns = ["bin_start", "hypothesis_id", "checks", "passed", "failed", "errors", "pass_rate"]
-    path = Path(path)
-    if not path.exists():
-        return pd.DataFrame(columns=columns)
-    where, params = _hypothesis_where(since)
-    con = _connect()
-    try:
-        con.execute(f"""CREATE TEMP TABLE h AS
-            SELECT TRY_CAST(ts AS TIMESTAMPTZ) AS ts, hypothesis_id, TRY_CAST(passed AS BOOLEAN) AS passed
-            FROM {_log_relation(path)} WHERE {where}""", params)
-        if bin_seconds is None:
-            span = con.execute("SELECT epoch(max(ts)) - epoch(min(ts)) FROM h").fetchone()[0]
-            bin_seconds = compute_bin_seconds(float(span or 0.0))
-        if bin_seconds <= 0:
-            raise InputError(f"bin_seconds must be positive, got {bin_seconds}")
-        frame = con.execute(f"""
-            SELECT to_timestamp(floor(epoch(ts) / {int(bin_seconds)}) * {int(bin_seconds)}) AS bin_start,
-                   hypothesis_id, count(*) AS checks,
-                   count(*) FILTER (WHERE passed) AS passed,
-                   count(*) FILTER (WHERE NOT passed) AS failed,
-                   count(*) FILTER (WHERE passed IS NULL) AS errors
-            FROM h WHERE ts IS NOT NULL GROUP BY ALL ORDER BY bin_start, hypothesis_id""").df()
-    except duckdb.Error as exc:
-        raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
-    finally:
-        con.close()
-    decided = frame["passed"] + frame["failed"]
-    frame["pass_rate"] = (frame["passed"] / decided.where(decided > 0)).astype(object)
-    frame.loc[decided == 0, "pass_rate"] = None
-    return frame[columns]
-
-
-def load_hypothesis_summary(path: Path, *, since: datetime | None = None) -> pd.DataFrame:
-    """Per hypothesis: checks, passed, failed, errors, pass_rate with its Wilson interval
-    (ci_low, ci_high), and the last error message a broken hypothesis reported."""
-    columns = ["hypothesis_id", "checks", "passed", "failed", "errors", "pass_rate",
-               "ci_low", "ci_high", "last_error"]
-    path = Path(path)
-    if not path.exists():
-        return pd.DataFrame(columns=columns)
-    where, params = _hypothesis_where(since)
-    con = _connect()
-    try:
-        frame = con.execute(f"""
-            SELECT hypothesis_id, count(*) AS checks,
-                   count(*) FILTER (WHERE TRY_CAST(passed AS BOOLEAN)) AS passed,
-                   count(*) FILTER (WHERE NOT TRY_CAST(passed AS BOOLEAN)) AS failed,
-                   count(*) FILTER (WHERE TRY_CAST(passed AS BOOLEAN) IS NULL) AS errors,
-                   arg_max(error, TRY_CAST(ts AS TIMESTAMPTZ)) FILTER (WHERE error IS NOT NULL) AS last_error
-            FROM {_log_relation(path)} WHERE {where}
-            GROUP BY hypothesis_id ORDER BY hypothesis_id""", params).df()
-    except duckdb.Error as exc:
-        raise InputError(f"{path}: cannot be read as an NDJSON log ({exc})") from None
-    finally:
-        con.close()
-    rates = [compute_pass_rate(int(p), int(p) + int(f)) for p, f in zip(frame["passed"], frame["failed"])]
-    frame["pass_rate"] = pd.Series([r.rate for r in rates], dtype=object)
-    frame["ci_low"] = pd.Series([r.ci[0] if r.ci else None for r in rates], dtype=object)
-    frame["ci_high"] = pd.Series([r.ci[1] if r.ci else None for r in rates], dtype=object)
-    frame["last_error"] = frame["last_error"].astype(object).where(frame["last_error"].notna(), None)
-    return frame[columns]
+def load_hypothesis_summary(path: Path, *, since: datetime | None = None,
+                            store: EventStore | None = None) -> pd.DataFrame:
+    """compute_hypothesis_pass_rates of the log at `path` (or of `store`) since `since`: per hypothesis
+    checks, passed, failed, errors, pass_rate with its Wilson interval and the last error message."""
+    if store is not None:
+        return compute_hypothesis_pass_rates(store, Filters(since=since))
+    with load_event_store(path) as fresh:
+        return compute_hypothesis_pass_rates(fresh, Filters(since=since))

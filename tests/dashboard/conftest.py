@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from engine.analysis.figures import EventStore
+from engine.analysis import EventStore
 from engine.settings import REPO_ROOT
 from tests.dashboard.fixture_log import write_fixture_log
 

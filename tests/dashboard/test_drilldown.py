@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.analysis.figures import Filters, load_event_page, load_message_events
+from engine.analysis import Filters, load_event_page, load_message_events
 from tests.dashboard.conftest import assert_same_frame, open_page, tables, texts
 
 

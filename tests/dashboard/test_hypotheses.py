@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analysis.figures import (
+from engine.analysis import (
     Filters,
     compute_hypothesis_pass_rates,
     compute_pass_rate_over_time,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from dashboard.components.format import fmt_count, fmt_latency, fmt_pct, fmt_quality
-from engine.analysis.figures import (
+from engine.analysis import (
     Filters,
     compute_bucket_split,
     compute_filters,

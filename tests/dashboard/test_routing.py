@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dashboard.components.format import fmt_boundary
-from engine.analysis.figures import (
+from engine.analysis import (
     DRIFT_RED_FLAG,
     DRIFT_SLO,
     Filters,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dashboard.components.format import fmt_count
-from engine.analysis.figures import compute_event_counts
+from engine.analysis import compute_event_counts
 from engine.provenance import read_events
 from engine.settings import reset_settings
 from tests.dashboard.conftest import assert_same_frame, engine_store, metrics, open_page, tables, texts

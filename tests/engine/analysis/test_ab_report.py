@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from engine import analysis
 from engine.analysis import ab_report
 from engine.api import clear_engines, simulate
 from engine.cli import main
@@ -65,6 +66,11 @@ DIRECT = {
 }
 
 
+def constant(arms: dict[str, list[dict]], value) -> bool:
+    """The metric has one value across both arms (no variance to test)."""
+    return len({value(e) for events in arms.values() for e in events}) == 1
+
+
 def session_sums(events: list[dict], value) -> tuple[list[int], list[float]]:
     """Answers and metric sums per session, measured directly from the events."""
     counts: dict[str, int] = {}
@@ -88,6 +94,9 @@ def test_report_on_simulator_traffic_contains_the_directly_measured_differences(
         control = mean(value(e) for e in arms["control"])
         treatment = mean(value(e) for e in arms["treatment"])
         result = metrics[name]
+        if constant(arms, value):  # e.g. every simulated answer passes: nothing to compare
+            assert result["enough"] is False and "zero variance" in result["reason"]
+            continue
         assert result["enough"] is True
         diff, lift = treatment - control, treatment / control - 1
         assert result["diff"] == pytest.approx(diff, rel=1e-9, abs=1e-12)
@@ -139,9 +148,12 @@ def test_unit_flag_switches_between_session_and_answer_figures(sim_log, capsys, 
     by_answer = {m["metric"]: m for m in answer_report["metrics"]}
     pair = ("control", "treatment")
     for name, value in DIRECT.items():
+        session, answer = by_session[name], by_answer[name]
+        if constant(arms, value):
+            assert session["result"]["enough"] is answer["result"]["enough"] is False
+            continue
         welch = compute_welch(*(ArmStats.of([value(e) for e in arms[b]]) for b in pair))
         ratio = compute_ratio_comparison(*(RatioSums.of(*session_sums(arms[b], value)) for b in pair))
-        session, answer = by_session[name], by_answer[name]
         assert session["analysis_unit"] == session["result"]["analysis_unit"] == "session"
         assert answer["result"]["analysis_unit"] == "answer"
         assert session["result"]["n_control"] == ratio.n_control == len({e["session_id"] for e in arms["control"]})
@@ -228,13 +240,19 @@ def test_unreadable_lines_and_golden_answers_are_left_out(data_dir):
     assert with_golden.answers["control"] == 70
 
 
-def test_expected_split_follows_the_adaptive_state(data_dir):
+def test_expected_split_follows_the_adaptive_state(data_dir, caplog):
+    from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
+    from engine.routing.state import save_state
+
     settings = get_settings()
     assert ab_report.load_expected_split(settings) == {"control": 0.5, "treatment": 0.5}
-    settings.paths.adaptive_state.parent.mkdir(parents=True)
-    settings.paths.adaptive_state.write_text(json.dumps({"config": {"control_bucket_pct": 0.3}, "buckets": {}}))
+    save_state(settings.paths.adaptive_state, AdaptiveState.fresh("seed", AdaptiveConfig(control_bucket_pct=0.3)))
     split = ab_report.load_expected_split(settings)
     assert split["control"] == 0.3 and split["treatment"] == pytest.approx(0.7)
+    # A state without buckets is no state: the runbook's default split, with a warning saying why.
+    settings.paths.adaptive_state.write_text(json.dumps({"config": {"control_bucket_pct": 0.3}, "buckets": {}}))
+    assert ab_report.load_expected_split(settings) == {"control": 0.5, "treatment": 0.5}
+    assert "buckets.treatment.boundary" in caplog.text
 
 
 def hypothesis_events() -> list[dict]:
@@ -260,7 +278,7 @@ def test_hypothesis_trends_per_time_bin_and_hypothesis(data_dir):
     broken = trends[trends["hypothesis_id"] == "broken"]
     assert list(broken["errors"]) == [10, 10, 10] and all(r is None for r in broken["pass_rate"])
     auto = ab_report.load_hypothesis_trends(log)  # a 3-minute span: 5-second bins or wider
-    assert auto["checks"].sum() == 60 and len(auto) <= 2 * ab_report.MAX_BINS
+    assert auto["checks"].sum() == 60 and len(auto) <= 2 * analysis.MAX_BINS
 
 
 def test_hypothesis_summary_reports_broken_hypotheses_with_their_last_error(data_dir):
