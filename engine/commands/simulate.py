@@ -30,11 +30,14 @@ def render_summary(summary: SimulateSummary) -> str:
              f"{summary.adaptations} adaptations; drift at end {summary.final_drift:.3f} "
              f"(max {summary.max_drift:.3f}, SLO 0.08)",
              f"{'bucket':<10} {'sessions':>8} {'questions':>9} {'main %':>7} {'quality':>8} "
-             f"{'p50 ms':>8} {'p95 ms':>8} {'boundary':>8}"]
+             f"{'p50 ms':>8} {'p95 ms':>8} {'boundary':>8} {'accuracy':>9} {'compared':>8}"]
     for name, b in summary.buckets.items():
+        accuracy = "-" if b.accuracy is None else f"{100 * b.accuracy:.1f}%"
         lines.append(f"{name:<10} {b.sessions:>8} {b.questions:>9} {100 * b.main_share:>6.1f}% "
                      f"{b.mean_quality:>8.3f} {b.p50_latency_ms:>8.0f} {b.p95_latency_ms:>8.0f} "
-                     f"{b.boundary_end:>8.3f}")
+                     f"{b.boundary_end:>8.3f} {accuracy:>9} {b.comparisons:>8}")
+    lines.append("accuracy: the simulator's own ground truth (right final answer), never used to learn; "
+                 "compared: answers also asked of the other model (AIOS_SHADOW_RATE)")
     return "\n".join(lines)
 
 

@@ -29,6 +29,9 @@ class BucketSummary:
     p95_latency_ms: float = 0.0
     errors: int = 0
     boundary_end: float = 0.0
+    # The simulator's ground truth: share of answers with a right final answer (None: no truth known).
+    accuracy: float | None = None
+    comparisons: int = 0
 
 
 @dataclass
@@ -70,6 +73,12 @@ def session_plan(n: int, seed: int) -> list[str]:
     return ids
 
 
+def compute_accuracy(results: list[AskResult]) -> float | None:
+    """Share of right answers among those whose truth the simulator knows (unanswered count as wrong)."""
+    known = [r.sim_correct for r in results if r.sim_correct is not None or (r.error_code and r.simulated)]
+    return round(sum(bool(k) for k in known) / len(known), 4) if known else None
+
+
 def compute_simulate_summary(results: list[AskResult], *, run_id: str, n: int, seed: int,
                              adaptive_enabled: bool, max_drift: float, final_state: AdaptiveState,
                              elapsed_s: float) -> SimulateSummary:
@@ -84,7 +93,9 @@ def compute_simulate_summary(results: list[AskResult], *, run_id: str, n: int, s
             p50_latency_ms=percentile([r.latency_ms for r in answered], 50),
             p95_latency_ms=percentile([r.latency_ms for r in answered], 95),
             errors=len(rows) - len(answered),
-            boundary_end=final_state.boundary_for(name, adaptive_enabled))
+            boundary_end=final_state.boundary_for(name, adaptive_enabled),
+            accuracy=compute_accuracy(rows),
+            comparisons=sum(r.shadow is not None for r in rows))
     return SimulateSummary(
         run_id=run_id, n=n, seed=seed, sessions=len({r.session_id for r in results}),
         simulated=all(r.simulated for r in results), adaptive_enabled=adaptive_enabled,

@@ -20,7 +20,7 @@ GOOD = ("DNS resolves a domain name in steps: the resolver asks a root server, t
 def test_components_are_named_and_in_the_unit_interval() -> None:
     result = compute_quality(QUESTION, GOOD, 0.4)
     assert set(result.components) == {"empty_or_error", "refusal", "coverage", "length", "repetition", "hedging",
-                                      "consistency", "answers_question"}
+                                      "consistency", "answers_question", "grounding", "concision"}
     assert all(0.0 <= v <= 1.0 for v in result.components.values())
     assert 0.9 <= result.quality <= 1.0
     assert result.method == "heuristic"

@@ -155,6 +155,6 @@ def test_score_cli_quality_mode() -> None:
     good, empty = (json.loads(line) for line in out.stdout.splitlines())
     assert good["quality"] > 0.9 and empty["quality"] == 0.0
     assert set(good["components"]) == {"empty_or_error", "refusal", "coverage", "length", "repetition", "hedging",
-                                       "consistency", "answers_question"}
+                                       "consistency", "answers_question", "grounding", "concision"}
     missing = run_cli("score", "--quality", stdin='{"question": "q"}\n')
     assert missing.returncode == 2 and "stdin line 1: field answer" in missing.stderr
