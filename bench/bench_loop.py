@@ -21,13 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.providers.sim_world import generate_questions  # noqa: E402
 from engine.loop.engine import Engine  # noqa: E402
 from engine.loop.simulate import run_simulation  # noqa: E402
+from engine.providers.sim_world import generate_questions  # noqa: E402
 from engine.routing.adaptive import AdaptiveConfig  # noqa: E402
 from engine.routing.routers import get_router  # noqa: E402
 from engine.settings import build_settings  # noqa: E402
-
 
 SHADOW_RATE = 0.05  # the engine's default; --shadow-rate changes it through AIOS_SHADOW_RATE
 
