@@ -19,14 +19,14 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
         while True:
             try:
                 # LK_LOCK itself retries for about 10 s, then raises: keep waiting, like flock.
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]  # Windows only
                 return
             except OSError:
                 time.sleep(0.05)
 
     def unlock(fd: int) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]  # Windows only
 
 else:
     import fcntl

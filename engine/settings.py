@@ -251,7 +251,7 @@ def build_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"AIOS_PROFILE={profile!r} is not one of {sorted(PROFILES)}")
     env_file = profile_file(profile)
     try:
-        return Settings(_env_file=env_file if env_file.exists() else None, **overrides)
+        return Settings(_env_file=env_file if env_file.exists() else None, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: creates .venv, installs (the real-model tier's packages too),
-# runs pytest.
+# lints the repository (ruff), type-checks engine/ (mypy), runs pytest.
 # Extra arguments go to pytest (e.g. bash scripts/test.sh -k provider).
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 ensure_venv requirements-test.txt
@@ -19,4 +19,8 @@ if [ "${AIOS_REALMODEL:-1}" != "0" ]; then
   fi
 fi
 cd "$ROOT"
+echo "==> ruff check" >&2
+"$PY" -m ruff check --quiet .
+echo "==> mypy engine/" >&2
+"$PY" -m mypy --no-error-summary
 exec "$PY" -m pytest "$@"
