@@ -17,6 +17,8 @@ from engine.loop.engine import AskStream, Engine
 from engine.loop.records import AskRequest, AskResult
 from engine.loop.simulate import SimulateSummary, run_simulation
 from engine.prompts.bandit import compute_arm_table, load_bandit_stats
+from engine.prompts.choose import RecipeChoice
+from engine.prompts.choose import choose_recipe as prompts_choose_recipe
 from engine.provenance.events import ComparisonEvent
 from engine.provenance.rotate import RotationResult, rotate_log
 from engine.providers.egress import safe_url
@@ -26,6 +28,7 @@ from engine.settings import Settings, get_settings
 
 __all__ = ["AskRequest", "AskResult", "AskStream", "Engine", "SimulateSummary", "ask", "ask_stream",
            "simulate", "reset_adaptive_state", "get_engine", "clear_engines", "run_shadow", "ComparisonEvent",
+           "choose_recipe", "RecipeChoice",
            # Beside ask/simulate, what the dashboard calls: the traits `ask` knows, explicit log rotation,
            # which provider answers, credential-free URLs, the bandit's arms, the gateway's health.
            "TRAITS", "RotationResult", "rotate_log", "ProviderChoice", "resolve_providers", "safe_url",
@@ -104,6 +107,18 @@ def ask_stream(question: str | AskRequest, trait: str = "general", session_id: s
     stop early: the partial answer is logged with error_code CLIENT_DISCONNECTED, and not learnt from.
     """
     return get_engine(settings).ask_stream(AskRequest.build(question, trait, session_id, **options))
+
+
+def choose_recipe(question: str | None = None, *, assistant: str | None = None, category: str | None = None,
+                  recipe_id: str | None = None, session_id: str | None = None, system: str | None = None,
+                  settings: Settings | None = None) -> RecipeChoice:
+    """The prompt recipe for a question, as the gateway chooses it (engine.prompts.choose): the named
+    `recipe_id`, or the bandit's pick for (assistant, category) (the pair's default while
+    BANDIT_ENABLED=0). Pass the result on: `ask(choice.question, system_prompt=choice.system_prompt,
+    recipe_id=choice.recipe_id)`. Raises InputError for an unknown recipe or pair."""
+    recipes, bandit = get_engine(settings).prompts()
+    return prompts_choose_recipe(recipes, bandit, question=question, assistant=assistant, category=category,
+                                 recipe_id=recipe_id, session_id=session_id, system=system)
 
 
 def simulate(n: int, *, seed: int = 0, progress: Callable[[AskResult], None] | None = None,

@@ -25,6 +25,8 @@ from engine.loop.final_answer import extract_final_answer
 from engine.loop.hypotheses import HypothesisRegistry, build_hypothesis_registry
 from engine.loop.quality import compute_agreement, score_answer
 from engine.loop.records import AskRequest, AskResult, ShadowPlan, Turn
+from engine.prompts.bandit import Bandit
+from engine.prompts.store import RecipeStore
 from engine.provenance.events import AdaptationEvent, ComparisonEvent, Event, ResponseEvent, Tokens
 from engine.provenance.sink import EventSink
 from engine.providers.base import CLIENT_DISCONNECTED, UNKNOWN_SOURCE, ChatResult, stream_chat
@@ -55,6 +57,7 @@ class Engine:
         self.states = StateCache(self.state_path, settings.aios_experiment_seed, self.config)
         self._hypotheses = hypotheses
         self._sim: Engine | None = None
+        self._prompts: tuple[RecipeStore, Bandit] | None = None
         self._lock = threading.Lock()
         self._random = random.Random()  # shadow sampling; its probability is recorded on each comparison
 
@@ -82,6 +85,14 @@ class Engine:
                 self._sim = Engine(self.settings, providers=choice, sink=self.sink, config=self.config,
                                    hypotheses=self._hypotheses)
             return self._sim
+
+    def prompts(self) -> tuple[RecipeStore, Bandit]:
+        """The recipes (hot-reloaded) and the recipe bandit for this engine, built on first use."""
+        with self._lock:
+            if self._prompts is None:
+                recipes = RecipeStore(self.settings)
+                self._prompts = (recipes, Bandit(self.settings, recipes, sink=self.sink))
+            return self._prompts
 
     def load_state(self) -> AdaptiveState:
         """The current adaptive state (the caller's own copy)."""
