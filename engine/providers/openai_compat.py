@@ -333,7 +333,7 @@ class OpenAICompatProvider:
                        started: float, attempts: int) -> ChatResult:
         usage = seen.usage
         estimated = not usage
-        if estimated:
+        if not usage:
             # The server sent no usage chunk (stream_options not supported): about 4 characters a token.
             prompt_chars = sum(len(str(m.get("content") or "")) for m in messages)
             usage = {"prompt_tokens": (prompt_chars + 3) // 4, "completion_tokens": (len(text) + 3) // 4}
