@@ -12,7 +12,7 @@ import pandas as pd
 
 from engine.errors import InputError
 
-CASE_COLUMNS = ["case", "result", "reason", "similarity", "quality", "baseline quality", "latency ms", "route",
+CASE_COLUMNS = ["case", "result", "reason", "why", "similarity", "quality", "baseline quality", "latency ms", "route",
                 "source", "pass rate"]
 HISTORY_COLUMNS = ["finished_at", "pass_rate", "status", "cases", "failed", "threshold", "file"]
 MAX_HISTORY = 500
@@ -34,18 +34,19 @@ def load_report(path: Path | str) -> dict[str, Any] | None:
 
 
 def compute_case_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per case: PASS/FAIL/ADDED, the reasons joined, similarity, quality, latency, route;
-    cases missing from the set follow as MISSING rows."""
+    """One row per case: PASS/FAIL/ADDED, the reasons joined, why (the answer against the recorded
+    spread; empty in reports before it), similarity, quality, latency, route; cases missing from the
+    set follow as MISSING rows."""
     rows = []
     for row in report.get("cases", []):
         result = "ADDED" if row.get("status") == "added" else ("PASS" if row.get("passed") else "FAIL")
         reasons = [r for r in row.get("reasons", []) if not (result == "ADDED" and r.startswith("added"))]
-        rows.append({"case": row["id"], "result": result, "reason": "; ".join(reasons),
+        rows.append({"case": row["id"], "result": result, "reason": "; ".join(reasons), "why": row.get("why") or "",
                      "similarity": row.get("similarity"), "quality": row.get("quality"),
                      "baseline quality": row.get("baseline_quality"), "latency ms": row.get("latency_ms"),
                      "route": row.get("route"), "source": row.get("source"), "pass rate": row.get("pass_rate")})
     for row in report.get("missing_cases", []):
-        rows.append({"case": row["id"], "result": "MISSING", "reason": row.get("reason", ""),
+        rows.append({"case": row["id"], "result": "MISSING", "reason": row.get("reason", ""), "why": "",
                      "similarity": None, "quality": None, "baseline quality": None, "latency ms": None,
                      "route": None, "source": None, "pass rate": None})
     frame = pd.DataFrame(rows, columns=CASE_COLUMNS)

@@ -13,7 +13,8 @@ REPORT = {
     "status": "FAIL", "pass_rate": 0.5, "threshold": 0.25, "finished_at": "2026-01-02T00:00:00Z",
     "summary": {"cases": 2, "failed": 1},
     "cases": [
-        {"id": "a", "status": "pass", "passed": True, "reasons": [], "similarity": 1.0, "quality": 0.9,
+        {"id": "a", "status": "pass", "passed": True, "reasons": [], "why": "similarity 1.00 to the recorded answer",
+         "similarity": 1.0, "quality": 0.9,
          "baseline_quality": 0.9, "latency_ms": 900.0, "route": "main", "source": "m", "pass_rate": 1.0},
         {"id": "b", "status": "fail", "passed": False, "reasons": ["no answer: source unknown", "x"],
          "similarity": None, "quality": 0.0, "baseline_quality": 0.8, "latency_ms": 3.0, "route": "embedder",
@@ -32,6 +33,7 @@ def test_case_table_rows_and_results():
     assert list(table["result"]) == ["PASS", "FAIL", "ADDED", "MISSING"]
     assert table.loc[1, "reason"] == "no answer: source unknown; x"
     assert table.loc[2, "reason"] == "" and table["similarity"].isna().sum() == 3
+    assert list(table["why"]) == ["similarity 1.00 to the recorded answer", "", "", ""]  # older reports: none
 
 
 def test_load_report_none_when_absent_and_input_error_when_broken(tmp_path):
