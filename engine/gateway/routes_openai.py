@@ -18,8 +18,9 @@ import anyio
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from starlette.background import BackgroundTask
 
-from engine.api import AskResult, AskStream, ask, ask_stream
+from engine.api import AskResult, AskStream, ask, ask_stream, run_shadow
 from engine.errors import InputError
 from engine.gateway.deps import BanditDep, EngineDep, RecipesDep, SettingsDep, StartedAtDep
 from engine.gateway.errors import PROVIDER_STATUS, error_response
@@ -242,7 +243,7 @@ def chat_completions(request: Request, body: ChatRequest, loop: EngineDep, setti
         return _stream_response(request, settings, body, prompt, history, trait, session_id, route,
                                 choice.system_prompt, choice.recipe_id, selection)
     result = ask(prompt, trait, session_id, origin="gateway", route=route, system_prompt=choice.system_prompt,
-                 recipe_id=choice.recipe_id, settings=settings, history=history)
+                 recipe_id=choice.recipe_id, settings=settings, history=history, shadow="defer")
     headers = _headers(result)
     if result.error_code:
         return _provider_error(request, result, result.error_code, headers)
@@ -251,7 +252,9 @@ def chat_completions(request: Request, body: ChatRequest, loop: EngineDep, setti
         "model": result.source,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer},
                      "finish_reason": "stop", "logprobs": None}],
-        "usage": _usage(result), "aios": _aios_fields(result, selection, body.model)}, headers=headers)
+        "usage": _usage(result), "aios": _aios_fields(result, selection, body.model)}, headers=headers,
+        # A sampled shadow comparison runs after the answer is sent (AIOS_SHADOW_RATE): never delays it.
+        background=BackgroundTask(run_shadow, result, settings) if result.shadow is not None else None)
 
 
 def _provider_error(request: Request, result: AskResult, code: str, headers: dict[str, str]) -> JSONResponse:
@@ -284,4 +287,11 @@ def _stream_response(request: Request, settings: Settings, body: ChatRequest, qu
     return StreamingResponse(
         _live_stream(stream, deltas, first, lambda result: _aios_fields(result, selection, body.model),
                      include_usage, lambda text: redact(text, settings)),
-        media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"})
+        media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"},
+        background=BackgroundTask(_shadow_after_stream, stream, settings))
+
+
+def _shadow_after_stream(stream: AskStream, settings: Settings) -> None:
+    """Once the stream is sent, its sampled shadow comparison (if any) runs: the client never waits."""
+    if stream.result is not None and stream.result.shadow is not None:
+        run_shadow(stream.result, settings)
