@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.services.cache import cached, file_stamp, settings
+from dashboard.services.cache import cached, file_stamp, settings, store
 from dashboard.services.figures import current_filters
 from engine import analysis
 from engine.settings import Settings
@@ -24,14 +24,15 @@ def _since() -> datetime | None:
     return current_filters().since
 
 
-def _load_ab_report(current: Settings, since: datetime | None) -> analysis.AbReport:
-    return analysis.load_ab_report(current, since=since)
+def _load_ab_report(current: Settings, since: datetime | None, events: analysis.EventStore) -> analysis.AbReport:
+    return analysis.load_ab_report(current, since=since, store=events)
 
 
 def _report(since: datetime | None) -> analysis.AbReport:
+    # The page's shared incremental store: the report reads no file of its own (keyed by its version).
     current = settings()
-    return cached(_load_ab_report, current, since, **REPORT_CACHE,
-                  key=(file_stamp(current.paths.log), file_stamp(current.paths.adaptive_state)))
+    return cached(_load_ab_report, current, since, store(), **REPORT_CACHE,
+                  key=file_stamp(current.paths.adaptive_state))
 
 
 def ab_report() -> analysis.AbReport:
@@ -54,24 +55,22 @@ def ab_table(report: analysis.AbReport) -> pd.DataFrame:
     return pd.DataFrame(analysis.compute_table_rows(report))
 
 
-def _load_hypothesis_trends(path: str, since: datetime | None) -> pd.DataFrame:
-    return analysis.load_hypothesis_trends(Path(path), since=since)
+def _load_hypothesis_trends(path: str, since: datetime | None, events: analysis.EventStore) -> pd.DataFrame:
+    return analysis.load_hypothesis_trends(Path(path), since=since, store=events)
 
 
 def hypothesis_trends() -> pd.DataFrame:
     """Pass rate per time bin and hypothesis (bin_start, hypothesis_id, checks, ..., pass_rate)."""
-    path = settings().paths.log
-    return cached(_load_hypothesis_trends, str(path), _since(), **REPORT_CACHE, key=file_stamp(path))
+    return cached(_load_hypothesis_trends, str(settings().paths.log), _since(), store(), **REPORT_CACHE)
 
 
-def _load_hypothesis_summary(path: str, since: datetime | None) -> pd.DataFrame:
-    return analysis.load_hypothesis_summary(Path(path), since=since)
+def _load_hypothesis_summary(path: str, since: datetime | None, events: analysis.EventStore) -> pd.DataFrame:
+    return analysis.load_hypothesis_summary(Path(path), since=since, store=events)
 
 
 def hypothesis_summary() -> pd.DataFrame:
     """Per hypothesis: checks, pass rate with its interval, errors and the last error message."""
-    path = settings().paths.log
-    return cached(_load_hypothesis_summary, str(path), _since(), **REPORT_CACHE, key=file_stamp(path))
+    return cached(_load_hypothesis_summary, str(settings().paths.log), _since(), store(), **REPORT_CACHE)
 
 
 def broken_hypotheses(summary: pd.DataFrame) -> pd.DataFrame:
