@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+
 # CLI exit codes shared by every command (runbook 004: quality_alert 0/2, golden CI 0/1).
 from engine.runbook import (  # noqa: F401  (re-exported)
     EXIT_BAD_INPUT,
+    EXIT_DISK_FULL,
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -49,3 +52,26 @@ class StateError(EngineError):
     """Persistent state (adaptive state, bandit database) could not be read or written."""
 
     code = "STATE_ERROR"
+
+
+class DiskFullError(StateError, OSError):
+    """A write failed for lack of space; the file was left as it was before the write.
+
+    Also an OSError, so code that already tolerates an unwritable log (the gateway logging an
+    error event) keeps tolerating a full disk.
+    """
+
+    code = "DISK_FULL"
+    exit_code = EXIT_DISK_FULL
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"disk full: {path}")
+        self.path = path
+
+
+# errno values meaning "no room": disk full, quota exceeded, file-size limit (RLIMIT_FSIZE).
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and not isinstance(exc, DiskFullError) and exc.errno in NO_SPACE_ERRNOS

@@ -57,9 +57,10 @@ PROVIDER_ERROR: Final = "PROVIDER_ERROR"
 CLIENT_DISCONNECTED: Final = "CLIENT_DISCONNECTED"
 ASSIST_JSON_INVALID: Final = "ASSIST_JSON_INVALID"
 
-# CLI exit codes (quality_alert.py 0/2, golden CI 0/1, bad input 2, Ctrl-C 130).
+# CLI exit codes (quality_alert.py 0/2, golden CI 0/1, bad input 2, provider 3, disk full 4, Ctrl-C 130).
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 EXIT_BAD_INPUT: Final = 2
 EXIT_PROVIDER: Final = 3
+EXIT_DISK_FULL: Final = 4  # a write failed for lack of space (ENOSPC, EDQUOT, EFBIG)
 EXIT_INTERRUPTED: Final = 130

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.provenance.sink import not_a_log_file
 from engine.providers import resolve_providers
 from engine.providers.egress import safe_url
 from engine.routing.state import read_state_file
@@ -49,6 +50,8 @@ def count_lines(path: Path) -> tuple[int, int]:
             return lines, handle.tell()
     except FileNotFoundError:
         return 0, 0
+    except (IsADirectoryError, NotADirectoryError):
+        raise not_a_log_file(path) from None
 
 
 def load_adaptive_summary(path: Path) -> dict[str, Any] | None:

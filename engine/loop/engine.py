@@ -33,7 +33,8 @@ from engine.providers.base import CLIENT_DISCONNECTED, UNKNOWN_SOURCE, ChatResul
 from engine.providers.select import ProviderChoice, resolve_providers, sim_providers
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState, Observation, step
 from engine.routing.bucketing import Bucket, assign_bucket
-from engine.routing.routers import Route, get_router
+from engine.routing.learned import load_router
+from engine.routing.routers import Route
 from engine.routing.state import StateCache, reset_state, state_lock
 from engine.settings import Settings, load_model_config
 
@@ -52,7 +53,7 @@ class Engine:
         self.models = load_model_config(settings)
         self.providers = providers or resolve_providers(settings, self.models)
         self.sink = sink or EventSink(settings.paths.log)
-        self.router = get_router(settings.aios_router)
+        self.router = load_router(settings.aios_router, settings.aios_router_model)
         self.state_path = settings.paths.adaptive_state
         self.states = StateCache(self.state_path, settings.aios_experiment_seed, self.config)
         self._hypotheses = hypotheses
@@ -128,12 +129,27 @@ class Engine:
         # benches are single-turn, so a history-aware rule could not be shown to help (README, gateway).
         decision = self.router.decide(request.question, request.trait, boundary)
         route = cast(Route, request.route or decision.route)
+        explored, probability = self._explore(request)
+        if explored:
+            route = "embedder" if route == "main" else "main"
         messages = ([{"role": "system", "content": request.system_prompt}] if request.system_prompt else [])
         messages.extend(request.history)
         messages.append({"role": "user", "content": request.question})
         return Turn(request=request, session_id=session_id, message_id=new_id(), bucket=bucket,
                     bucket_value=bucket_value, boundary=boundary, complexity=decision.score, route=route,
-                    provider=self.providers.for_route(route), messages=messages, adaptive_enabled=enabled)
+                    provider=self.providers.for_route(route), messages=messages, adaptive_enabled=enabled,
+                    explored=explored, route_probability=probability)
+
+    def _explore(self, request: AskRequest) -> tuple[bool, float | None]:
+        """Whether to route against the router (AIOS_EXPLORE_RATE) and the chance the route then has.
+        A forced route has none; goldens never explore (they compare the same route over time)."""
+        if request.route is not None:
+            return False, None
+        rate = self.settings.aios_explore_rate
+        if rate <= 0 or request.origin == "golden":
+            return False, 1.0
+        explored = self._random.random() < rate
+        return explored, rate if explored else 1.0 - rate
 
     def _complete(self, turn: Turn, result: ChatResult, *, learn: bool = True) -> AskResult:
         """Quality, the response event (+ hypotheses), the adaptive update unless `learn` is False."""
@@ -158,6 +174,7 @@ class Engine:
             history_turns=len(request.history),
             quality_reference="provided" if quality.method == "reference" else None,
             sim_correct=result.sim_correct if result.simulated else None,
+            router_version=self.router.version, explored=turn.explored, route_probability=turn.route_probability,
         )
         adaptation = self._record(event, learn=learn) if request.record else None
         shadow = self._plan_shadow(turn, event) if request.record and learn else None
@@ -214,8 +231,9 @@ class Engine:
                             latency_ms=0.0, agreement=event.agreement)
         with state_lock(self.state_path):
             new_state, _ = step(self.states.load(), label, adaptive_enabled=self.adaptive_enabled, now=event.ts)
-            self.states.save(new_state)
-            self.sink.append([event])
+            with self.states.stage(new_state) as staged:  # the event first: the state never counts an unlogged one
+                self.sink.append([event])
+                staged.commit()
 
     def _call(self, turn: Turn) -> ChatResult:
         return self._chat(turn.provider, turn)
@@ -231,7 +249,9 @@ class Engine:
             return provider_raised(provider, exc)
 
     def _record(self, event: ResponseEvent, *, learn: bool = True) -> dict[str, Any] | None:
-        """Hypotheses, then state update and log append under the state lock (so they agree).
+        """Hypotheses, then state update and log append under the state lock (so they agree): the new
+        state is written beside the old one, the events appended, and only then the state put in place,
+        so a failed append (disk full) or a kill leaves the state without the events it would count.
         With `learn` False (a stream the client abandoned) only the events are written."""
         batch: list[Event] = [event]
         try:
@@ -248,7 +268,6 @@ class Engine:
         with state_lock(self.state_path):
             new_state, adaptation = step(self.states.load(), observation,
                                          adaptive_enabled=self.adaptive_enabled, now=event.ts)
-            self.states.save(new_state)
             if adaptation is not None:
                 batch.append(AdaptationEvent(
                     message_id=event.message_id, session_id=event.session_id, run_id=event.run_id,
@@ -257,7 +276,9 @@ class Engine:
                     latency_delta_ms=adaptation.latency_delta_ms, samples=adaptation.samples,
                     reason=adaptation.reason, adaptive_enabled=True, evidence=adaptation.evidence,
                     control_boundary=new_state.config.control_boundary, drift=round(new_state.drift, 6)))
-            self.sink.append(batch)
+            with self.states.stage(new_state) as staged:
+                self.sink.append(batch)
+                staged.commit()
         return asdict(adaptation) if adaptation is not None else None
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.provenance.sink import not_a_log_file
+
 MAX_REPORTED_LINES = 100
 
 
@@ -77,6 +79,8 @@ def read_events(
         result.restarted = offset > 0
         result.next_offset = 0
         return result
+    except (IsADirectoryError, NotADirectoryError):
+        raise not_a_log_file(path) from None
     with handle:
         st = os.fstat(handle.fileno())
         result.file_id = (st.st_dev, st.st_ino)
@@ -97,6 +101,8 @@ def tail_events(path: Path | str, n: int, *, chunk: int = 1 << 20) -> ReadResult
         handle = open(path, "rb")
     except FileNotFoundError:
         return result
+    except (IsADirectoryError, NotADirectoryError):
+        raise not_a_log_file(path) from None
     with handle:
         st = os.fstat(handle.fileno())
         size = st.st_size

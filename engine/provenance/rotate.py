@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine.provenance.sink import LogLock
+from engine.provenance.sink import LogLock, check_log_path
 
 
 @dataclass
@@ -41,6 +41,7 @@ def _compress(pending: Path) -> Path:
 def rotate_log(path: Path | str, now: datetime | None = None) -> RotationResult:
     """Rotate `path` to `<stem>_<UTC timestamp>.ndjson.gz` beside it; a no-op on an empty log."""
     path = Path(path)
+    check_log_path(path)  # a directory there: InputError, nothing renamed
     # Rotations (CLI, dashboard button, two at once) exclude each other on their own lock
     # (`<log>.rotate.lock`), so two never compress the same leftover into one .tmp; writers
     # wait only for the short rename under the writers' lock.
@@ -64,6 +65,7 @@ def _rotate(path: Path, now: datetime | None) -> RotationResult:
     lock = LogLock(path)
     try:
         with lock:
+            check_log_path(path)
             if not path.exists() or path.stat().st_size == 0:
                 return RotationResult(None, 0, 0, f"nothing to rotate: {path} is missing or empty")
             os.rename(path, pending)

@@ -9,17 +9,38 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from engine.errors import DiskFullError, InputError, is_disk_full
 from engine.locking import lock_exclusive, unlock
+from engine.logging_setup import mask_secrets
 from engine.provenance.events import SCHEMA_VERSION, Event, utc_now_iso
 
 
 def lock_path_for(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
+
+
+def not_a_log_file(path: Path | str) -> InputError:
+    """The error for a log path that names a directory (or anything but a regular file)."""
+    return InputError(f"{path}: the event log path is a directory, not a file; "
+                      "move it aside or set another AIOS_DATA_DIR", code="LOG_PATH_INVALID")
+
+
+def check_log_path(path: Path | str) -> None:
+    """Raise InputError (exit 2) when `path` exists but is not a regular file; a missing log is fine."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:  # a parent is a file: as unusable as a directory here
+        raise not_a_log_file(path) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise not_a_log_file(path)
 
 
 # One reusable encoder: json.dumps would build a new JSONEncoder per call for non-default options,
@@ -28,15 +49,16 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_event(event: Event | dict[str, Any]) -> bytes:
-    """One event as one NDJSON line (bytes, newline included)."""
+    """One event as one NDJSON line (bytes, newline included), with every configured secret and
+    `Bearer <token>` masked: the one place all event text passes (an upstream may echo a key)."""
     if isinstance(event, Event):
-        return event.to_json_line().encode("utf-8")
+        return mask_secrets(event.to_json_line()).encode("utf-8")
     data = dict(event)
     data.setdefault("schema_version", SCHEMA_VERSION)
     data.setdefault("ts", utc_now_iso())
     if "event_type" not in data:
         raise ValueError("an event needs an event_type")
-    return (_ENCODER.encode(data) + "\n").encode("utf-8")
+    return mask_secrets(_ENCODER.encode(data) + "\n").encode("utf-8")
 
 
 class LogLock:
@@ -90,7 +112,10 @@ class EventSink:
             os.close(self._fd)
             self._fd = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except (IsADirectoryError, NotADirectoryError):
+            raise not_a_log_file(self.path) from None
         st = os.fstat(self._fd)
         self._ident = (st.st_dev, st.st_ino)
         return self._fd
@@ -106,12 +131,31 @@ class EventSink:
             return 0
         with self._thread_lock, self._lock:
             fd = self._log_fd()
-            written = os.write(fd, data)
-            if written < len(data):  # rare (signals, huge batches): finish under the same lock
-                rest = memoryview(data)[written:]
-                while rest:
-                    rest = rest[os.write(fd, rest):]
+            written = 0
+            try:
+                written = os.write(fd, data)
+                if written < len(data):  # rare (signals, huge batches, a disk filling): finish under the lock
+                    rest = memoryview(data)[written:]
+                    while rest:
+                        step = os.write(fd, rest)
+                        written += step
+                        rest = rest[step:]
+            except OSError as exc:
+                self._undo_partial(fd, written, exc)
+                raise
         return count
+
+    def _undo_partial(self, fd: int, written: int, exc: OSError) -> None:
+        """A write failed part-way: cut the log back to its length before the batch (the bytes that
+        did land are at its end, the lock kept everyone else out), so no half line is left for the
+        next event to be glued onto; a full disk becomes DiskFullError naming the log."""
+        if written:
+            try:
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+            except OSError:
+                pass  # the reader skips the half line and counts it
+        if is_disk_full(exc):
+            raise DiskFullError(self.path) from exc
 
     def close(self) -> None:
         if self._fd is not None:

@@ -27,12 +27,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_bytes_atomic
+from engine.atomic import StagedWrite, remove_stale_temps, stage_bytes_atomic, write_bytes_atomic
 from engine.errors import StateError
 from engine.ids import utc_now_iso
 from engine.locking import lock_exclusive, unlock
 from engine.routing.adaptive import AdaptiveConfig, AdaptiveState
-from engine.runbook import BUCKETS, CONTROL
+from engine.runbook import BUCKETS, CONTROL, MAX_BOUNDARY_DRIFT
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,66 @@ def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None =
     document = {"experiment_seed": experiment_seed, **data,
                 "buckets": {CONTROL: {"boundary": config.control_boundary}, **buckets}}
     try:
-        return AdaptiveState.from_dict(document, config)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        state = AdaptiveState.from_dict(document, config)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise StateFormatError(f"not an adaptive state ({type(exc).__name__}: {exc})") from None
+    check_state(state)
+    return state
+
+
+# Slack for float rounding when the controller clamps a boundary to control +/- max drift.
+_BOUND_SLACK = 1e-9
+
+
+def check_state(state: AdaptiveState) -> None:
+    """Values a running controller can never produce: raise StateFormatError naming the field.
+
+    The config itself must be sane (control boundary in [0, 1], max drift within the runbook's
+    drift SLO), every boundary within control +/- max drift (what the controller clamps to: 0.5
+    +/- 0.075 by default), every number finite and every count non-negative.
+    """
+    config = state.config
+    if not 0.0 <= config.control_boundary <= 1.0:
+        raise StateFormatError(f"field config.control_boundary is {config.control_boundary}, not in [0, 1]")
+    if not 0.0 <= config.max_boundary_drift <= MAX_BOUNDARY_DRIFT:
+        raise StateFormatError(f"field config.max_boundary_drift is {config.max_boundary_drift}, "
+                               f"not in [0, {MAX_BOUNDARY_DRIFT}] (the drift SLO)")
+    low = config.control_boundary - config.max_boundary_drift - _BOUND_SLACK
+    high = config.control_boundary + config.max_boundary_drift + _BOUND_SLACK
+    for name, bucket in state.buckets.items():
+        where = f"buckets.{name}"
+        if not (math.isfinite(bucket.boundary) and low <= bucket.boundary <= high):
+            raise StateFormatError(
+                f"field {where}.boundary is {bucket.boundary}, outside control {config.control_boundary} "
+                f"+/- {config.max_boundary_drift}")
+        for field_name in ("sample_count", "errors", "adaptations"):
+            _non_negative(getattr(bucket, field_name), f"{where}.{field_name}")
+        for route, stats in bucket.routes.items():
+            _non_negative(stats.count, f"{where}.routes.{route}.count")
+            for field_name in ("quality_sum", "quality_sq_sum", "latency_sum_ms"):
+                _finite(getattr(stats, field_name), f"{where}.routes.{route}.{field_name}")
+        _non_negative(bucket.step, f"{where}.controller.step")
+        for field_name in ("since_decision", "last_evidence"):
+            _non_negative(getattr(bucket, field_name), f"{where}.controller.{field_name}")
+        for route, cells in bucket.bins.items():
+            for i, cell in enumerate(cells):
+                _non_negative(cell[0], f"{where}.controller.bins.{route}[{i}] count")
+                _finite(cell[1], f"{where}.controller.bins.{route}[{i}]")
+                _finite(cell[2], f"{where}.controller.bins.{route}[{i}]")
+        for i, cell in enumerate(bucket.labels):
+            _non_negative(cell[0], f"{where}.controller.labels[{i}] count")
+            _finite(cell[1], f"{where}.controller.labels[{i}]")
+            _finite(cell[2], f"{where}.controller.labels[{i}]")
+
+
+def _finite(value: float, where: str) -> None:
+    if not math.isfinite(value):
+        raise StateFormatError(f"field {where} is {value}, not a finite number")
+
+
+def _non_negative(value: float, where: str) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise StateFormatError(f"field {where} is {value}, not a count >= 0")
 
 
 @dataclass(frozen=True)
@@ -243,8 +300,12 @@ class StateCache:
         self.experiment_seed = experiment_seed
         self.config = config
         self._last: tuple[bytes, AdaptiveState] | None = None  # replaced whole: safe across threads
+        self._swept = False
 
     def load(self) -> AdaptiveState:
+        if not self._swept:  # once per cache: temp files of writers killed mid-save (call under state_lock)
+            self._swept = True
+            remove_stale_temps(self.path)
         raw = _read(self.path)
         if raw is None:
             return fresh_state(self.experiment_seed, self.config)
@@ -260,6 +321,33 @@ class StateCache:
         data = encode_state(state)
         write_bytes_atomic(self.path, data)
         self._last = (data, state)
+
+    def stage(self, state: AdaptiveState) -> StagedCacheWrite:
+        """Write `state` beside the file, to be put in place by `commit()` once the events it counts
+        are in the log (a kill in between leaves the old state and its temp file, which the next
+        load removes); leaving the `with` block without a commit discards it."""
+        data = encode_state(state)
+        return StagedCacheWrite(self, stage_bytes_atomic(self.path, data), data, state)
+
+
+class StagedCacheWrite:
+    """A state staged by `StateCache.stage`: `commit()` puts it in place and remembers its bytes."""
+
+    def __init__(self, cache: StateCache, staged: StagedWrite, data: bytes, state: AdaptiveState) -> None:
+        self._cache, self._staged, self._data, self._state = cache, staged, data, state
+
+    def commit(self) -> None:
+        self._staged.commit()
+        self._cache._last = (self._data, self._state)
+
+    def discard(self) -> None:
+        self._staged.discard()
+
+    def __enter__(self) -> StagedCacheWrite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._staged.discard()
 
 
 @contextmanager
