@@ -219,16 +219,48 @@ def _pct(share: float | None) -> str:
     return "n/a" if share is None else f"{100 * share:.1f}"
 
 
+def simulator_figures(n: int = 1500) -> dict:
+    """The same AUCs on the simulator's own answers to its demo questions (its ground truth labels):
+    reference quality against the demo question's reference answer, and the heuristic alone."""
+    from engine.loop.quality import score_answer
+    from engine.providers.sim import SimProvider
+    from engine.providers.sim_world import generate_questions, truth_of
+    from engine.routing.routers import get_router
+
+    router = get_router("complexity")
+    out = {}
+    for role in ("main", "embedder"):
+        sim = SimProvider(role, f"sim-{role}", seed=3, latency_scale=0)
+        labels, reference, heuristic = [], [], []
+        for item in generate_questions(n, seed=5):
+            truth = truth_of(item.question)
+            if truth is None:
+                continue
+            answer = sim.chat([{"role": "user", "content": item.question}])
+            score = router.score(item.question, item.trait)
+            labels.append(bool(answer.sim_correct))
+            reference.append(score_answer(item.question, answer.text, score, reference=truth.reference).quality)
+            heuristic.append(score_answer(item.question, answer.text, score).quality)
+        out[role] = {"n": len(labels), "wrong": labels.count(False), "reference_auc": roc_auc(labels, reference),
+                     "heuristic_auc": roc_auc(labels, heuristic)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--data", type=Path, default=DATA, help="answer records (JSON lines)")
     args = parser.parse_args(argv)
     result = run(args.data.resolve())
+    result["simulator"] = simulator_figures()
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print_text(result)
+        print("\nsimulator (its demo questions, its own ground truth): ROC AUC of quality, right vs wrong")
+        for role, row in result["simulator"].items():
+            print(f"  {role:<9} n={row['n']:>5} wrong={row['wrong']:>4}  reference {_fmt(row['reference_auc'])}  "
+                  f"heuristic {_fmt(row['heuristic_auc'])}")
     return 0
 
 
