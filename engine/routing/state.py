@@ -92,7 +92,11 @@ def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None =
     for spec in fields(AdaptiveConfig):
         if spec.name in recorded and not _is_number(recorded[spec.name]):
             raise StateFormatError(f"field config.{spec.name} is not a number")
+    _check_config(AdaptiveConfig.from_dict(recorded), "config.")
     config = config or AdaptiveConfig.from_dict(recorded)
+    bad = _non_finite_at(buckets, "buckets")
+    if bad is not None:
+        raise StateFormatError(f"field {bad} is not a finite number")
     for name in BUCKETS:
         if name == CONTROL and name not in buckets:
             continue
@@ -121,11 +125,7 @@ def check_state(state: AdaptiveState) -> None:
     +/- 0.075 by default), every number finite and every count non-negative.
     """
     config = state.config
-    if not 0.0 <= config.control_boundary <= 1.0:
-        raise StateFormatError(f"field config.control_boundary is {config.control_boundary}, not in [0, 1]")
-    if not 0.0 <= config.max_boundary_drift <= MAX_BOUNDARY_DRIFT:
-        raise StateFormatError(f"field config.max_boundary_drift is {config.max_boundary_drift}, "
-                               f"not in [0, {MAX_BOUNDARY_DRIFT}] (the drift SLO)")
+    _check_config(config, "config.")
     low = config.control_boundary - config.max_boundary_drift - _BOUND_SLACK
     high = config.control_boundary + config.max_boundary_drift + _BOUND_SLACK
     for name, bucket in state.buckets.items():
@@ -152,6 +152,31 @@ def check_state(state: AdaptiveState) -> None:
             _non_negative(cell[0], f"{where}.controller.labels[{i}] count")
             _finite(cell[1], f"{where}.controller.labels[{i}]")
             _finite(cell[2], f"{where}.controller.labels[{i}]")
+
+
+def _check_config(config: AdaptiveConfig, prefix: str) -> None:
+    if not 0.0 <= config.control_boundary <= 1.0:
+        raise StateFormatError(f"field {prefix}control_boundary is {config.control_boundary}, not in [0, 1]")
+    if not 0.0 <= config.max_boundary_drift <= MAX_BOUNDARY_DRIFT:
+        raise StateFormatError(f"field {prefix}max_boundary_drift is {config.max_boundary_drift}, "
+                               f"not in [0, {MAX_BOUNDARY_DRIFT}] (the drift SLO)")
+
+
+def _non_finite_at(value: Any, where: str) -> str | None:
+    """The path of the first NaN or infinity in a decoded document (json reads NaN, Infinity, 1e400)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite_at(item, f"{where}{key}" if str(key).startswith("[") else f"{where}.{key}")
+        if found is not None:
+            return found
+    return None
 
 
 def _finite(value: float, where: str) -> None:
