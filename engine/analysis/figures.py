@@ -8,8 +8,9 @@ drift band the Routing page draws around them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,19 @@ from engine.analysis.store import EventStore, Filters
 from engine.errors import InputError
 from engine.routing.adaptive import AdaptiveState
 from engine.routing.state import StateFormatError, parse_state, read_state_file
-from engine.runbook import CONTROL, CONTROL_BOUNDARY, MAX_BOUNDARY_DRIFT, PASS_QUALITY, RED_FLAG_DRIFT
+from engine.runbook import (
+    CONTROL,
+    CONTROL_BOUNDARY,
+    MAIN,
+    MAX_BOUNDARY_DRIFT,
+    PASS_QUALITY,
+    RED_FLAG_DRIFT,
+    RED_FLAG_ONE_MODEL_SHARE,
+    RED_FLAG_P95_LATENCY_MS,
+    RED_FLAG_PASS_RATE,
+    TREATMENT,
+    UNKNOWN_SOURCE,
+)
 
 # Runbook 004: boundary drift SLO (one definition, the SLO check's) and the "runaway
 # adaptation" red flag.
@@ -236,7 +249,7 @@ def compute_adaptations(store: EventStore, filters: Filters, limit: int = 500) -
     where, params = _where(filters, "adaptation", trait=False, route=False)
     return store.query(
         f"""SELECT ts, bucket, old_boundary, new_boundary, new_boundary - old_boundary AS change,
-                   reason, quality_delta, latency_delta_ms, samples
+                   reason, quality_delta, latency_delta_ms, samples, evidence
             FROM events WHERE {where} ORDER BY ts DESC NULLS LAST LIMIT {int(limit)}""", params)
 
 
@@ -330,3 +343,314 @@ class DriftBand:
 def compute_drift_band(boundaries: dict[str, float]) -> DriftBand:
     """Drift is measured from the control boundary (0.5 unless the state or log says otherwise)."""
     return DriftBand(center=boundaries.get(CONTROL, CONTROL_BOUNDARY))
+
+
+# ---- correctness where it is known -------------------------------------------------------------
+# Quality is a score; correctness is known in two places only: shadow comparisons (the other
+# model's answer to the same question, `comparison` events) and the simulator's ground truth
+# (`sim_correct`, simulated events only). These figures show both, each saying where it comes from.
+
+# Complexity-score bands the agreement is shown in (the controller reads labels near its boundary).
+SCORE_BAND_WIDTH = 0.2
+# Trend bins holding fewer answers than this are not drawn (one answer makes a 100 % -> 0 % cliff).
+MIN_BIN_ANSWERS = 3
+
+
+def _comparison_where(filters: Filters) -> tuple[str, list[Any]]:
+    """Comparison events carry no `route`: the served route stands for it."""
+    where, params = _where(filters, "comparison", route=False)
+    if filters.route:
+        where += " AND served_route = ?"
+        params = [*params, filters.route]
+    return where, params
+
+
+def compute_agreement_by_route_band(store: EventStore, filters: Filters) -> pd.DataFrame:
+    """Shadow comparisons per served route and complexity-score band.
+
+    Columns served_route, score_band ("0.4-0.6"), band_low, comparisons, failed (the shadow call
+    gave no answer), agreement_rate (mean agreement of the served answer with the other model's,
+    in [0, 1]; None when every comparison failed).
+    """
+    where, params = _comparison_where(filters)
+    width = SCORE_BAND_WIDTH
+    top = round(1 / width) - 1  # a score of exactly 1.0 belongs to the last band
+    frame = store.query(
+        f"""SELECT served_route, least(floor(complexity / {width}), {top}) * {width} AS band_low,
+                   count(*) AS comparisons, count(*) FILTER (WHERE agreement IS NULL) AS failed,
+                   avg(agreement) AS agreement_rate
+            FROM events WHERE {where} AND served_route IS NOT NULL AND complexity IS NOT NULL
+            GROUP BY ALL ORDER BY served_route, band_low""", params)
+    frame["band_low"] = frame["band_low"].astype(float).round(6)
+    frame.insert(1, "score_band", [f"{low:.1f}-{low + width:.1f}" for low in frame["band_low"]])
+    frame["agreement_rate"] = frame["agreement_rate"].astype(object).where(frame["agreement_rate"].notna(), None)
+    return frame[["served_route", "score_band", "band_low", "comparisons", "failed", "agreement_rate"]]
+
+
+def compute_accuracy_by_bucket_route(store: EventStore, filters: Filters) -> pd.DataFrame:
+    """Accuracy by the simulator's ground truth per bucket and route (simulated answers that carry
+    `sim_correct` only; a real model's answers have no known truth and are not counted).
+
+    Columns bucket, route, answers (with a known truth), correct, accuracy.
+    """
+    where, params = _where(filters, "response")
+    return store.query(
+        f"""SELECT bucket, route, count(*) AS answers, count(*) FILTER (WHERE sim_correct) AS correct,
+                   avg(CASE WHEN sim_correct THEN 1.0 ELSE 0.0 END) AS accuracy
+            FROM events WHERE {where} AND sim_correct IS NOT NULL AND simulated
+            GROUP BY bucket, route ORDER BY bucket, route""", params)
+
+
+def compute_quality_by_method(store: EventStore, filters: Filters) -> pd.DataFrame:
+    """Quality per scoring method (heuristic / reference / judge): columns quality_method, answers,
+    mean_quality, pass_rate. Answers logged before the method was recorded count as heuristic."""
+    where, params = _where(filters, "response")
+    return store.query(
+        f"""SELECT coalesce(quality_method, 'heuristic') AS quality_method, count(*) AS answers,
+                   avg(quality) AS mean_quality,
+                   avg(CASE WHEN {PASSED_SQL} THEN 1.0 ELSE 0.0 END) AS pass_rate
+            FROM events WHERE {where} GROUP BY 1 ORDER BY answers DESC, 1""", params)
+
+
+@dataclass(frozen=True)
+class Correctness:
+    """Correctness where it is known, for the Overview's cards.
+
+    `agreement_rate` comes from shadow comparisons (real or simulated answers alike);
+    `accuracy` only from the simulator's ground truth, so it is labelled simulated.
+    """
+
+    comparisons: int
+    failed_comparisons: int
+    agreement_rate: float | None
+    compared_share: float | None  # comparisons per answer in the same filters
+    answers_with_truth: int
+    accuracy: float | None
+    methods: tuple[str, ...]  # quality methods present, most answers first
+
+    @property
+    def accuracy_simulated(self) -> bool:
+        """Accuracy is only ever known from the simulator."""
+        return self.answers_with_truth > 0
+
+
+def compute_correctness(store: EventStore, filters: Filters) -> Correctness:
+    """Comparisons counted, mean agreement, simulated accuracy and the quality methods in use."""
+    where, params = _comparison_where(filters)
+    comparisons, failed, agreement = store.rows(
+        f"SELECT count(*), count(*) FILTER (WHERE agreement IS NULL), avg(agreement) "
+        f"FROM events WHERE {where}", params)[0]
+    rwhere, rparams = _where(filters, "response")
+    answers, truth, accuracy = store.rows(
+        f"""SELECT count(*), count(*) FILTER (WHERE sim_correct IS NOT NULL AND simulated),
+                   avg(CASE WHEN sim_correct THEN 1.0 ELSE 0.0 END) FILTER (WHERE sim_correct IS NOT NULL AND simulated)
+            FROM events WHERE {rwhere}""", rparams)[0]
+    methods = compute_quality_by_method(store, filters)
+    return Correctness(
+        comparisons=int(comparisons or 0), failed_comparisons=int(failed or 0), agreement_rate=_num(agreement),
+        compared_share=(int(comparisons or 0) / int(answers)) if answers else None,
+        answers_with_truth=int(truth or 0), accuracy=_num(accuracy),
+        methods=tuple(str(m) for m in methods["quality_method"]))
+
+
+# ---- the daily question: worse, slower or more expensive than before, and the red flags --------
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """One period's answers, pass rate, simulated accuracy, P95 latency and main-model share."""
+
+    answers: int
+    pass_rate: float | None
+    accuracy: float | None
+    p95_latency_ms: float | None
+    main_share: float | None
+
+
+PERIOD_SQL = f"""
+    count(*) AS answers,
+    avg(CASE WHEN {PASSED_SQL} THEN 1.0 ELSE 0.0 END) AS pass_rate,
+    avg(CASE WHEN sim_correct THEN 1.0 ELSE 0.0 END) FILTER (WHERE sim_correct IS NOT NULL AND simulated) AS accuracy,
+    quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
+    avg(CASE WHEN source_kind = 'main' THEN 1.0 ELSE 0.0 END) FILTER (WHERE source_kind <> 'unknown') AS main_share
+"""
+
+
+def compute_period_figures(store: EventStore, filters: Filters, since: datetime | None,
+                           until: datetime | None) -> PeriodFigures:
+    """The figures of the filtered answers with `since <= ts < until` (datetimes, UTC)."""
+    where, params = _where(replace(filters, since=since, until=until), "response")
+    row = store.query(f"SELECT {PERIOD_SQL} FROM events WHERE {where}", params).iloc[0]
+    return PeriodFigures(answers=int(row["answers"]), pass_rate=_num(row["pass_rate"]),
+                         accuracy=_num(row["accuracy"]), p95_latency_ms=_num(row["p95_latency_ms"]),
+                         main_share=_num(row["main_share"]))
+
+
+PERIODS: dict[str, int] = {"day": 86400, "week": 7 * 86400}
+
+
+def compute_period_comparison(store: EventStore, filters: Filters, now: datetime,
+                              period: str = "day") -> pd.DataFrame:
+    """This period against the one before (the last 24 h against the 24 h before, or 7 days).
+
+    One row per figure: figure, current, previous, change (current - previous; None when either
+    is unknown), worse (True when the change is in the bad direction, None when unknown).
+    Raises InputError for a period not in PERIODS.
+    """
+    if period not in PERIODS:
+        raise InputError(f"period {period!r} is not one of {list(PERIODS)}")
+    length = timedelta(seconds=PERIODS[period])
+    current = compute_period_figures(store, replace(filters, since=None, until=None), now - length, now)
+    previous = compute_period_figures(store, replace(filters, since=None, until=None), now - 2 * length, now - length)
+    rows = []
+    # (figure, attribute, higher is worse)
+    for figure, name, higher_worse in (("answers", "answers", None), ("pass rate", "pass_rate", False),
+                                       ("accuracy (simulated)", "accuracy", False),
+                                       ("P95 latency", "p95_latency_ms", True),
+                                       ("main-model share", "main_share", True)):
+        now_value, before = getattr(current, name), getattr(previous, name)
+        change = None if now_value is None or before is None or (name != "answers" and not previous.answers) \
+            else now_value - before
+        worse = None if change is None or higher_worse is None else (change > 0 if higher_worse else change < 0)
+        rows.append({"figure": figure, "current": now_value, "previous": before if previous.answers else None,
+                     "change": change, "worse": worse})
+    return pd.DataFrame(rows)
+
+
+def compute_main_share_saving(sources: pd.DataFrame) -> dict[str, float | None]:
+    """Main-model share per bucket from compute_routing_sources, and what treatment saves:
+    {"control": share, "treatment": share, "saving": 1 - treatment / control} (None where unknown).
+    Shares count answered questions only (source "unknown" left out)."""
+    out: dict[str, float | None] = {}
+    for bucket in (CONTROL, TREATMENT):
+        rows = sources[(sources["bucket"] == bucket) & (sources["source"] != UNKNOWN_SOURCE)]
+        answered = float(rows["events"].sum())
+        main = float(rows.loc[rows["source"] == MAIN, "events"].sum())
+        out[bucket] = main / answered if answered else None
+    control, treatment = out[CONTROL], out[TREATMENT]
+    out["saving"] = 1.0 - treatment / control if control and treatment is not None else None
+    return out
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """One of the runbook's red flags: whether it fires, the value and the line it crosses."""
+
+    name: str
+    fired: bool
+    value: float | None
+    threshold: float
+    text: str
+
+
+def compute_red_flags(headline: Headline, sources: pd.DataFrame, boundaries: Mapping[str, float]) -> list[RedFlag]:
+    """The runbook's red flags on already computed figures: pass rate < 90 %, P95 > 25 s, routing
+    100 % to one model (answered questions, all buckets), drift > 0.1 (|treatment - control|).
+    A flag whose figure is unknown does not fire."""
+    flags = []
+    rate = headline.pass_rate
+    flags.append(RedFlag("pass rate", rate is not None and rate < RED_FLAG_PASS_RATE, rate, RED_FLAG_PASS_RATE,
+                         "pass rate below the red-flag line"))
+    p95 = headline.p95_latency_ms
+    flags.append(RedFlag("P95 latency", p95 is not None and p95 > RED_FLAG_P95_LATENCY_MS, p95,
+                         RED_FLAG_P95_LATENCY_MS, "P95 latency above the red-flag line"))
+    overall = sources[(sources["bucket"] == "all") & (sources["source"] != UNKNOWN_SOURCE)]
+    answered = float(overall["events"].sum())
+    top = float(overall["events"].max()) / answered if answered else None
+    one = next((str(s) for s, e in zip(overall["source"], overall["events"]) if answered and e == answered), None)
+    flags.append(RedFlag("one model", top is not None and top >= RED_FLAG_ONE_MODEL_SHARE, top,
+                         RED_FLAG_ONE_MODEL_SHARE,
+                         f"routing 100 % to {one}" if one else "routing 100 % to one model"))
+    control = boundaries.get(CONTROL, CONTROL_BOUNDARY)
+    drift = abs(boundaries[TREATMENT] - control) if TREATMENT in boundaries else None
+    flags.append(RedFlag("drift", drift is not None and drift > RED_FLAG_DRIFT, drift, RED_FLAG_DRIFT,
+                         "treatment boundary drifted past the red-flag line"))
+    return flags
+
+
+# ---- trends drawn honestly --------------------------------------------------------------------
+
+def compute_trend_display(frame: pd.DataFrame, bin_seconds: int, value_columns: Iterable[str], *,
+                          time_column: str = "t", group_columns: Iterable[str] = (),
+                          count_column: str = "events", min_count: int = MIN_BIN_ANSWERS) -> pd.DataFrame:
+    """A trend frame made safe to draw as lines: the values of bins holding fewer than `min_count`
+    answers are blanked (NaN: not drawn), and one blank row is put into every gap of missing bins
+    within a group, so a line never runs straight across a time without data. The count column
+    stays, so a chart can show n. Returns a new frame sorted by group and time."""
+    values = list(value_columns)
+    groups = list(group_columns)
+    out = frame.copy()
+    if out.empty:
+        return out
+    sparse = out[count_column].fillna(0) < min_count
+    for column in values:
+        out[column] = out[column].astype(float).where(~sparse)
+    step = pd.Timedelta(seconds=int(bin_seconds))
+    pieces = []
+    for _, part in (out.groupby(groups, sort=True, dropna=False) if groups else [(None, out)]):
+        part = part.sort_values(time_column)
+        times = part[time_column]
+        gaps = part[times.diff() > step]
+        if not gaps.empty:
+            blanks = gaps.copy()
+            blanks[time_column] = gaps[time_column] - step  # the first missing bin before each resumption
+            blanks[values] = float("nan")
+            blanks[count_column] = 0
+            part = pd.concat([part, blanks]).sort_values(time_column)
+        pieces.append(part)
+    return pd.concat(pieces, ignore_index=True)
+
+
+# ---- the A/B verdict in words -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerdictReading:
+    """How the A/B verdict reads at a glance: kind is "better", "worse", "trade-off",
+    "inconclusive", "not_enough_data" or "srm"; title is the short headline, detail the intervals
+    in words."""
+
+    kind: str
+    title: str
+    detail: str
+
+
+def _interval_words(low: float, high: float, scale: float, unit: str) -> str:
+    return f"between {low * scale:+.1f}{unit} and {high * scale:+.1f}{unit}"
+
+
+def compute_verdict_reading(verdict: Any) -> VerdictReading:
+    """Read an A/B report's Verdict as significant better / significant worse / inconclusive.
+
+    Better means treatment makes significantly fewer main-model calls or gives significantly
+    higher quality, and neither significantly the other way; worse the opposite; both at once is a
+    trade-off. A 95 % interval that contains 0 is no finding."""
+    if verdict.kind == "srm":
+        return VerdictReading("srm", "Do not trust these results: the bucket split is off", verdict.text)
+    if verdict.kind == "not_enough_data":
+        return VerdictReading("not_enough_data", "Not enough data yet", verdict.text)
+    good, bad, words = [], [], []
+    saving_ci = verdict.main_call_saving_ci
+    if saving_ci is not None:
+        low, high = saving_ci
+        words.append("treatment changes main-model calls by "
+                     + _interval_words(-high, -low, 100, " %") + " (95 % interval)")
+        if low > 0:
+            good.append("fewer main-model calls")
+        elif high < 0:
+            bad.append("more main-model calls")
+    quality_ci = verdict.quality_diff_ci
+    if quality_ci is not None:
+        low, high = quality_ci
+        words.append(f"quality by {_interval_words(low, high, 1, '')}")
+        if low > 0:
+            good.append("higher quality")
+        elif high < 0:
+            bad.append("lower quality")
+    detail = "; ".join(words) + "." if words else verdict.text
+    if good and bad:
+        return VerdictReading("trade-off", "Significant trade-off: " + ", ".join(good) + " but " + ", ".join(bad),
+                              detail)
+    if good:
+        return VerdictReading("better", "Significant: treatment is better (" + ", ".join(good) + ")", detail)
+    if bad:
+        return VerdictReading("worse", "Significant: treatment is worse (" + ", ".join(bad) + ")", detail)
+    return VerdictReading("inconclusive", "Inconclusive: no significant difference yet", detail)

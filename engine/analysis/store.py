@@ -44,6 +44,8 @@ RAW_FIELDS: tuple[str, ...] = (
     "source", "simulated", "latency_ms", "quality", "error_code", "origin", "old_boundary", "new_boundary",
     "quality_delta", "latency_delta_ms", "reason", "samples", "hypothesis_id", "passed", "value",
     "threshold", "error",
+    # Correctness where it is known: the quality method, the simulator's truth, shadow comparisons.
+    "quality_method", "sim_correct", "served_route", "agreement", "evidence",
 )
 FIELD_TYPES: dict[str, str] = {name: LOG_COLUMNS[name] for name in RAW_FIELDS}
 
