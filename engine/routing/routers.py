@@ -66,6 +66,7 @@ class Router(ABC):
     """Base router. Subclasses implement `score`; `decide` is the one place a route is chosen."""
 
     name = "base"
+    version: str | None = None  # a trained router's model version (recorded on each event)
 
     @abstractmethod
     def score(self, question: str, trait: str = "general") -> float:
@@ -218,3 +219,7 @@ def get_router(name: str = "complexity") -> Router:
             raise InputError(f"unknown router {name!r}; registered: {', '.join(sorted(ROUTERS))}")
         router = _INSTANCES.setdefault(name, cls())
     return router
+
+
+# The learned router registers itself in ROUTERS (it builds on the classes above).
+from engine.routing import learned as _learned  # noqa: E402,F401
