@@ -32,7 +32,15 @@ from engine.providers.base import (
     ChatResult,
     ChatStream,
 )
-from engine.providers.egress import EgressDecision, safe_url
+from engine.providers.egress import (
+    EgressDecision,
+    Route,
+    describe_status,
+    env_verify,
+    route_request,
+    safe_url,
+    send_get,
+)
 
 log = logging.getLogger(__name__)
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -158,6 +166,8 @@ class OpenAICompatProvider:
     @staticmethod
     def _new_session() -> requests.Session:
         session = requests.Session()
+        # Nothing from the environment: each call's proxy (or none) comes from the egress policy.
+        session.trust_env = False
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -182,11 +192,15 @@ class OpenAICompatProvider:
                           latency_ms=(time.perf_counter() - started) * 1000, error_code=code,
                           error_message=message, attempts=attempts)
 
-    def _attempt(self, body: dict[str, Any], *, stream: bool, attempt: int) -> _Attempt:
+    def _route(self, url: str) -> Route:
+        """The egress decision for `url` and the proxy (judged too) that may carry it."""
+        return route_request(url, self._egress, self._session.proxies)
+
+    def _attempt(self, body: dict[str, Any], *, stream: bool, attempt: int, route: Route) -> _Attempt:
         """One POST; a 200 response, or the failure and whether another attempt may help."""
         where = safe_url(self.endpoint)
         try:
-            response = self._post(body, stream=stream)
+            response = self._post(body, stream=stream, route=route)
         except requests.Timeout:
             return _Attempt(code=PROVIDER_TIMEOUT, message=f"{where} did not answer within {self.timeout_s:g} s")
         except requests.ConnectionError as exc:
@@ -209,7 +223,7 @@ class OpenAICompatProvider:
         return _Attempt(code=PROVIDER_HTTP_ERROR, retry=status == 429 or status >= 500, wait=wait,
                         message=f"{where} answered HTTP {status} after {attempt} attempt(s)")
 
-    def _post(self, body: dict[str, Any], *, stream: bool) -> requests.Response:
+    def _post(self, body: dict[str, Any], *, stream: bool, route: Route) -> requests.Response:
         """POST `body` as JSON through the session's transport adapter.
 
         Session.post would prepare the request again (merging session headers, cookies, auth and
@@ -224,9 +238,10 @@ class OpenAICompatProvider:
             self._template = template
         prepared = template.copy()
         prepared.prepare_body(_ENCODER.encode(body).encode("utf-8"), None)
-        # Proxies (the session's, and the environment's when trust_env), verify, cert, stream.
-        options = self._session.merge_environment_settings(self.endpoint, {}, stream, None, None)
-        return self._session.get_adapter(self.endpoint).send(prepared, timeout=self.timeout_s, **options)
+        # The adapter never follows a redirect; the proxy is the one the egress policy allowed, if any.
+        return self._session.get_adapter(self.endpoint).send(
+            prepared, timeout=self.timeout_s, stream=stream, proxies=route.proxies,
+            verify=env_verify(self._session.verify), cert=self._session.cert)
 
     def _pause(self, failed: _Attempt, attempt: int) -> None:
         wait = failed.wait if failed.wait is not None else self.backoff_s * (2 ** (attempt - 1))
@@ -238,6 +253,9 @@ class OpenAICompatProvider:
         body: dict[str, Any] = {"model": self.model, "messages": messages,
                                 "max_tokens": max_tokens or self.max_tokens,
                                 "temperature": temperature, "stream": stream}
+        if params and params.get("max_completion_tokens") is not None:
+            # OpenAI's newer name for the limit: the server gets the request's own limit alone, not both.
+            del body["max_tokens"]
         # Extra chat-completions fields (seed, temperature, response_format, stop...) go as they are;
         # the ones this client owns (model, messages, stream) cannot be overridden.
         body.update({k: v for k, v in (params or {}).items() if k not in _OWN_FIELDS})
@@ -248,14 +266,14 @@ class OpenAICompatProvider:
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
              temperature: float = 0.2, params: Mapping[str, Any] | None = None) -> ChatResult:
         started = time.perf_counter()
-        decision = self._egress(self.endpoint)
-        if not decision.allowed:
-            return self._fail(EGRESS_BLOCKED, decision.message, started, 0)
+        route = self._route(self.endpoint)
+        if not route.decision.allowed:
+            return self._fail(EGRESS_BLOCKED, route.decision.message, started, 0)
         body = self._body(messages, max_tokens, temperature, stream=False, params=params)
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(body, stream=False, attempt=attempt)
+            outcome = self._attempt(body, stream=False, attempt=attempt, route=route)
             if outcome.response is not None:
                 return self._parse(outcome.response, started, attempt)
             if not outcome.retry or attempt > self.max_retries:
@@ -271,15 +289,15 @@ class OpenAICompatProvider:
     def _stream(self, messages: list[dict[str, str]], max_tokens: int | None,
                 temperature: float, params: Mapping[str, Any] | None = None) -> Generator[str, None, ChatResult]:
         started = time.perf_counter()
-        decision = self._egress(self.endpoint)
-        if not decision.allowed:
-            return self._fail(EGRESS_BLOCKED, decision.message, started, 0)
+        route = self._route(self.endpoint)
+        if not route.decision.allowed:
+            return self._fail(EGRESS_BLOCKED, route.decision.message, started, 0)
         body = self._body(messages, max_tokens, temperature, stream=True, params=params)
         where = safe_url(self.endpoint)
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(body, stream=True, attempt=attempt)
+            outcome = self._attempt(body, stream=True, attempt=attempt, route=route)
             if outcome.response is None:
                 if not outcome.retry or attempt > self.max_retries:
                     return self._fail(outcome.code, outcome.message, started, attempt)
@@ -367,19 +385,21 @@ class OpenAICompatProvider:
         )
 
     def ping(self) -> tuple[bool, str]:
-        decision = self._egress(self.models_url)
-        if not decision.allowed:
-            return False, decision.message
+        route = self._route(self.models_url)
+        if not route.decision.allowed:
+            return False, route.decision.message
         try:
-            response = self._session.get(self.models_url, headers=self._headers(), timeout=self.timeout_s)
+            response = send_get(self._session, self.models_url, route, headers=self._headers(),
+                                timeout=self.timeout_s)
         except (requests.RequestException, UnicodeError) as exc:
             return False, f"no answer from {safe_url(self.models_url)} ({type(exc).__name__})"
         if response.status_code != 200:
-            return False, f"{safe_url(self.models_url)} answered HTTP {response.status_code}"
+            return False, describe_status(self.models_url, response)
         try:
             ids = [m.get("id") for m in response.json().get("data", [])]
         except (ValueError, AttributeError):
             return False, f"{safe_url(self.models_url)} did not send a model list"
         loaded = self.model in ids
+        listed = ", ".join(map(str, ids[:5])) or "none"
         return loaded, (f"{self.model} loaded" if loaded else
-                        f"server answers but {self.model} is not loaded (has: {', '.join(map(str, ids[:5])) or 'none'})")
+                        f"server answers but {self.model} is not loaded (has: {listed})")

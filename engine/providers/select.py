@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import requests
 
 from engine.providers.base import ChatProvider
-from engine.providers.egress import check_egress, is_loopback_host, safe_url, url_host
+from engine.providers.egress import check_egress, describe_status, policy_session, route_request, safe_url, send_get
 from engine.providers.openai_compat import OpenAICompatProvider
 from engine.providers.sim import SimProvider
 from engine.settings import ModelConfig, ModelSpec, Settings
@@ -57,33 +57,30 @@ def sim_providers(settings: Settings, models: ModelConfig) -> tuple[SimProvider,
 
 
 def probe_server(settings: Settings, spec: ModelSpec) -> tuple[bool, str]:
-    """Does the configured server answer GET /v1/models quickly? Never opens a blocked socket."""
-    decision = egress_checker(settings, spec.provider)(spec.models_url)
-    if not decision.allowed:
-        return False, decision.message
+    """Does the configured server answer GET /v1/models quickly? Never opens a blocked socket:
+    the URL and any proxy are judged first, and a redirect is not followed (a 3xx is no answer)."""
+    route = route_request(spec.models_url, egress_checker(settings, spec.provider))
+    if not route.decision.allowed:
+        return False, route.decision.message
     headers = {}
     key = settings.api_key_for(spec.provider)
     if key is not None and key.get_secret_value():
         headers["Authorization"] = f"Bearer {key.get_secret_value()}"
     try:
-        with requests.Session() as session:
-            session.trust_env = not is_loopback_host(url_host(spec.models_url))
-            response = session.get(spec.models_url, timeout=settings.aios_probe_timeout_s, headers=headers)
-    except requests.RequestException as exc:
+        with policy_session() as session:
+            response = send_get(session, spec.models_url, route, headers=headers,
+                                timeout=settings.aios_probe_timeout_s)
+    except (requests.RequestException, UnicodeError) as exc:
         return False, f"no model server at {safe_url(spec.models_url)} ({type(exc).__name__})"
     if response.status_code != 200:
-        return False, f"{safe_url(spec.models_url)} answered HTTP {response.status_code}"
+        return False, describe_status(spec.models_url, response)
     return True, f"model server answers at {safe_url(spec.models_url)}"
 
 
 def shared_session(models: ModelConfig) -> requests.Session:
-    """One pooled session for both models. When both endpoints are loopback, proxy variables are
-    ignored: a proxy cannot reach the user's own machine, and requests' per-call proxy lookup
-    costs about 1 ms of the gateway's overhead."""
-    session = OpenAICompatProvider._new_session()
-    session.trust_env = not all(is_loopback_host(url_host(spec.api_endpoint))
-                                for spec in (models.main, models.embedder))
-    return session
+    """One pooled session for both models. It takes no proxy from the environment by itself: each
+    call's route (direct for loopback, a judged proxy otherwise) comes from the egress policy."""
+    return OpenAICompatProvider._new_session()
 
 
 def resolve_providers(settings: Settings, models: ModelConfig) -> ProviderChoice:

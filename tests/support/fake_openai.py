@@ -26,7 +26,9 @@ string or a function of the request's JSON body. Requests are served concurrentl
 connection), so a fixed `delay_s` of 0.2 s with five parallel clients takes about 0.2 s, not 1 s.
 A request in proxy form (absolute URL as the request target) is served like a direct one, so a
 test can point a requests Session's proxy at this server and see whether a call for a remote host
-would have left the machine. `closed_port()` returns a loopback port with nothing listening, for "connection refused" cases.
+would have left the machine. `redirect_to="http://host:port"` makes every request (any path, GET or
+POST) answer `redirect_status` (302) with `Location: <redirect_to><path>`, to test that clients do not
+follow it. `closed_port()` returns a loopback port with nothing listening, for "connection refused" cases.
 """
 
 from __future__ import annotations
@@ -146,9 +148,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), headers)
 
+    def _redirect(self) -> bool:
+        """Answer with the configured redirect (if any); True when it did."""
+        fake = self.server.fake
+        if fake.redirect_to is None:
+            return False
+        path = urlsplit(self.path).path if "://" in self.path else self.path
+        self._send(fake.redirect_status, b"", {"Location": fake.redirect_to.rstrip("/") + path})
+        return True
+
     def do_GET(self) -> None:
         record = self._record(b"")
         fake = self.server.fake
+        if self._redirect():
+            return
         if record.path.rstrip("/") == "/v1/models":
             self._send_json(fake.models_status, {
                 "object": "list",
@@ -159,6 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         record = self._record(self._read_body())
         fake = self.server.fake
+        if self._redirect():
+            return
         if record.path.rstrip("/") != "/v1/chat/completions":
             self._send_json(404, {"error": {"message": f"no route {record.path}", "type": "not_found"}})
             return
@@ -260,12 +275,17 @@ class FakeOpenAIServer:
         chunk_delay_s: for streamed answers, the wait between one word's chunk and the next (a
             model writing slowly); the first word goes out right after `delay_s`.
         port: 0 picks a free port.
+        redirect_to: answer every request with a redirect to this base URL plus the request's path.
+        redirect_status: the redirect's status (302; 307/308 keep the method and body).
     """
 
     def __init__(self, models: list[str] | tuple[str, ...] = ("fake-model",), *,
                  reply: Reply = "This is a reply from the fake OpenAI server.", delay_s: float = 0.0,
-                 models_status: int = 200, port: int = 0, chunk_delay_s: float = 0.0) -> None:
+                 models_status: int = 200, port: int = 0, chunk_delay_s: float = 0.0,
+                 redirect_to: str | None = None, redirect_status: int = 302) -> None:
         self.models = list(models)
+        self.redirect_to = redirect_to
+        self.redirect_status = redirect_status
         self.chunk_delay_s = chunk_delay_s
         self.reply = reply
         self.delay_s = delay_s
