@@ -1,12 +1,33 @@
-"""Logging for CLI and server processes, with a filter that masks every configured secret."""
+"""Logging for CLI and server processes, with a filter that masks every configured secret, and
+`mask_secrets`, the one masking used for every text the engine stores (events) or serves."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Iterable
 
-from engine.settings import Settings
+from engine.settings import Settings, known_secret_values
 
 MASK = "**********"
+# `Bearer <token>` as an upstream or proxy may quote an Authorization header back, even for a token
+# this process was never configured with. Eight characters at least, so prose ("bearer bonds") stays.
+_BEARER = re.compile(r"\b(bearer)(\s+)[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE)
+_MIN_SECRET = 4  # shorter values would mask ordinary text
+
+
+def mask_secrets(text: str, secrets: Iterable[str] | None = None) -> str:
+    """`text` with every secret (default: every one configured in this process) and every
+    `Bearer <token>` replaced by the mask. A secret is also found in its JSON-escaped form, so an
+    encoded event line can be masked as it is."""
+    for secret in known_secret_values() if secrets is None else secrets:
+        if len(secret) < _MIN_SECRET:
+            continue
+        for form in {secret, json.dumps(secret)[1:-1]}:
+            if form in text:
+                text = text.replace(form, MASK)
+    return _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
 class RedactSecrets(logging.Filter):
@@ -38,9 +59,8 @@ class RedactSecrets(logging.Filter):
 
 
 def redact(text: str, settings: Settings) -> str:
-    for secret in settings.secret_values():
-        text = text.replace(secret, MASK)
-    return text
+    """`text` with the settings' secrets, any other secret of this process and `Bearer <token>` masked."""
+    return mask_secrets(text, [*settings.secret_values(), *known_secret_values()])
 
 
 def configure_logging(settings: Settings, level: int = logging.WARNING) -> None:

@@ -38,6 +38,14 @@ DEFAULT_MODEL_CONFIG: dict[str, dict[str, str]] = {
 CommaList = Annotated[list[str], NoDecode]
 
 
+_KNOWN_SECRETS: set[str] = set()
+
+
+def known_secret_values() -> list[str]:
+    """Every secret value seen by any Settings built in this process (for masking only)."""
+    return list(_KNOWN_SECRETS)
+
+
 class Settings(BaseSettings):
     """Every knob the engine reads. Field names map to UPPER_CASE environment variables."""
 
@@ -51,6 +59,8 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = None
     openai_api_key: SecretStr | None = None
     aios_api_key: SecretStr | None = None
+    # Optional bearer token the gateway requires on every endpoint but /health and /metrics.
+    aios_gateway_token: SecretStr | None = None
 
     # Egress policy (runbook 000).
     provider_allowlist: CommaList = Field(default_factory=list)
@@ -85,6 +95,12 @@ class Settings(BaseSettings):
     # Share of answers also asked of the other model after the served answer (a `comparison` event);
     # 0 turns shadow comparisons off. Their agreement is the adaptive controller's best label.
     aios_shadow_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    # The learned router's model (`train-router --out`), used when AIOS_ROUTER=learned; missing or
+    # unusable -> a warning and the default complexity router.
+    aios_router_model: str | None = None
+    # Share of answers routed against the router's decision (probability recorded on the event), so a
+    # log can evaluate other boundaries and routers (`replay`); 0 turns exploration off.
+    aios_explore_rate: float = Field(default=0.02, ge=0.0, le=0.5)
 
     # Bandit and recipes (runbook 000).
     bandit_enabled: bool = False
@@ -95,15 +111,32 @@ class Settings(BaseSettings):
     validation_strict_scope: Literal["all", "critical"] = "all"
     # Where the dashboard looks for the HTTP gateway (`python -m engine serve`).
     aios_gateway_url: str = "http://127.0.0.1:8000"
+    # Gateway hardening: request body cap (413 above it), chat history and session-id caps (422),
+    # and Host names accepted besides the address a request arrived on (DNS-rebinding guard).
+    aios_gateway_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    aios_gateway_max_messages: int = Field(default=256, ge=1)
+    aios_gateway_max_session_id_chars: int = Field(default=256, ge=1)
+    aios_gateway_allowed_hosts: CommaList = Field(default_factory=list)
+    # Beyond one machine (README): a PostgreSQL URL (postgresql://user:pass@host/db) moves the events,
+    # the adaptive state and the bandit statistics there; unset keeps the files. A secret: it may
+    # hold a password.
+    aios_store_url: SecretStr | None = None
+    aios_store_pool_size: int = Field(default=4, ge=1, le=64)
+    # OpenTelemetry export of each answer as a GenAI span (OTLP/HTTP protobuf); unset = no export.
+    # The standard OTel variable names, so a collector set up for other services needs nothing new.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_instrumentation_genai_capture_message_content: bool = False
+    otel_service_name: str = "aios-engine"
 
-    @field_validator("provider_allowlist", "egress_allowlist", mode="before")
+    @field_validator("provider_allowlist", "egress_allowlist", "aios_gateway_allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("hf_token", "openai_api_key", "aios_api_key", mode="before")
+    @field_validator("hf_token", "openai_api_key", "aios_api_key", "aios_gateway_token", mode="before")
     @classmethod
     def _clean_secret(cls, value: Any) -> Any:
         # A token pasted with a newline or a smart quote would fail later inside the HTTP client
@@ -125,6 +158,11 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    def model_post_init(self, context: Any, /) -> None:
+        # Every secret any settings object of this process has held is masked wherever the engine
+        # stores or serves text (engine.logging_setup.mask_secrets), whichever object wrote it.
+        _KNOWN_SECRETS.update(self.secret_values())
+
     @property
     def paths(self) -> DataPaths:
         return DataPaths.under(self.aios_data_dir)
@@ -132,7 +170,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The plain values of every secret, for redaction filters; never display these."""
         out = []
-        for secret in (self.hf_token, self.openai_api_key, self.aios_api_key):
+        for secret in (self.hf_token, self.openai_api_key, self.aios_api_key, self.aios_gateway_token):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out

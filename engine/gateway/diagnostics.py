@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from engine.logging_setup import redact
 from engine.prompts.recipes import RecipeSet
 from engine.provenance import tail_events
 from engine.settings import Settings
@@ -32,6 +33,10 @@ def compute_diagnostics(recipes: RecipeSet, events: list[dict[str, Any]], unread
             runtime.append({"ts": event.get("ts"), "code": event.get("quality_fallback_reason"),
                             "message": "quality judge fell back to the heuristic",
                             "where": "quality judge", "message_id": event.get("message_id")})
+    # Events written before masking existed (or by another process's settings) may still quote a key.
+    for item in runtime:
+        if isinstance(item.get("message"), str):
+            item["message"] = redact(item["message"], settings)
     issues = [issue.to_dict() for issue in recipes.issues]
     errors = sum(1 for i in recipes.issues if i.severity == "error")
     status = "error" if errors or runtime else ("warning" if issues else "ok")

@@ -208,3 +208,82 @@ def test_a_key_http_cannot_carry_fails_as_a_result_not_an_exception(echo_server)
     assert broken not in result.error_message
     answers, detail = provider.ping()
     assert not answers and broken not in detail
+
+
+UNCONFIGURED = "tok-NOT-configured-anywhere-42"  # a token this process never knew: masked by its form
+
+
+def sse(*payloads: dict) -> str:
+    return "".join(f"data: {json.dumps(p)}\n\n" for p in payloads)
+
+
+def test_a_key_echoed_by_the_upstream_is_masked_in_the_log_and_in_diagnostics(secrets_env, echo_server,
+                                                                              monkeypatch):
+    """Issue 13 item 3: the client already saw it masked; the response event and /diagnostics did not."""
+    from fastapi.testclient import TestClient
+
+    from engine.api import clear_engines
+    from engine.gateway.app import create_app
+
+    monkeypatch.setenv("AIOS_PROVIDER", "openai")
+    monkeypatch.setenv("AIOS_MAIN_ENDPOINT", echo_server.chat_url)
+    monkeypatch.setenv("AIOS_EMBEDDER_ENDPOINT", echo_server.chat_url)
+    monkeypatch.setenv("AIOS_SHADOW_RATE", "0")
+    echoed = f"invalid credentials: Bearer {KEY} (also tried Authorization: Bearer {UNCONFIGURED})"
+    chunk = {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
+    echo_server.script(
+        Behaviour(body=sse(chunk, {"error": {"message": echoed}})),   # mid-stream error
+        Behaviour(body=sse({"error": {"message": echoed}})),          # error before any text
+    )
+    settings = build_settings()
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            served = []
+            for _ in range(2):
+                response = client.post("/v1/chat/completions", json={
+                    "model": "router", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+                served.append(response.text)
+            diagnostics = client.get("/diagnostics")
+    finally:
+        clear_engines()
+
+    log_text = settings.paths.log.read_text()
+    assert log_text.count('"error_message"') >= 2 and "invalid credentials" in log_text
+    assert diagnostics.status_code == 200 and "invalid credentials" in diagnostics.text
+    for where, text in (("the log", log_text), ("/diagnostics", diagnostics.text),
+                        ("the response stream", "".join(served))):
+        assert_clean(text, where)
+        assert UNCONFIGURED not in text, f"a quoted bearer token leaked into {where}"
+
+
+def test_every_event_line_is_masked_at_the_sink_whoever_builds_it(secrets_env, data_dir):
+    build_settings()  # the secrets of this process are known from the first settings object on
+    path = data_dir / "events.ndjson"
+    with EventSink(path) as sink:
+        sink.append({"event_type": "error", "code": "X", "message": f"quoted {HF} and Bearer {UNCONFIGURED}"})
+        sink.append(ErrorEvent(code="X", message=json.dumps({"key": KEY}), where="test"))
+    text = path.read_text()
+    assert_clean(text, "an event line")
+    assert UNCONFIGURED not in text and text.count(MASK) == 3
+    assert all(json.loads(line) for line in text.split("\n") if line)
+
+
+def test_secrets_are_absent_from_health_metrics_models_and_cli_help(secrets_env, monkeypatch):
+    """Keep held: nothing a client or operator reads without asking for a secret shows one."""
+    from fastapi.testclient import TestClient
+
+    from engine.api import clear_engines
+    from engine.gateway.app import create_app
+
+    monkeypatch.setenv("AIOS_GATEWAY_TOKEN", "gw-SECRET-token-55555")
+    try:
+        with TestClient(create_app(build_settings()), raise_server_exceptions=False) as client:
+            auth = {"Authorization": "Bearer gw-SECRET-token-55555"}
+            texts = [client.get("/health").text, client.get("/metrics").text,
+                     client.get("/v1/models", headers=auth).text, client.get("/diagnostics", headers=auth).text]
+    finally:
+        clear_engines()
+    done = run_engine("--help", extra_env={"HF_TOKEN": HF, "AIOS_API_KEY": KEY})
+    for text in [*texts, done.stdout + done.stderr]:
+        assert_clean(text, "an endpoint or the CLI help")
+        assert "gw-SECRET-token-55555" not in text
