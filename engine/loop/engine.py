@@ -37,6 +37,7 @@ from engine.routing.learned import load_router
 from engine.routing.routers import Route
 from engine.routing.state import StateCache, reset_state, state_lock
 from engine.settings import Settings, load_model_config
+from engine.telemetry.otel import export_answer
 
 log = logging.getLogger(__name__)
 HASH_VERSION = 1
@@ -177,6 +178,7 @@ class Engine:
             router_version=self.router.version, explored=turn.explored, route_probability=turn.route_probability,
         )
         adaptation = self._record(event, learn=learn) if request.record else None
+        export_answer(self.settings, turn, event)  # OTLP span when configured; queued, never raises
         shadow = self._plan_shadow(turn, event) if request.record and learn else None
         return AskResult(event, adaptation, shadow)
 

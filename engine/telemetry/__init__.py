@@ -1,0 +1,1 @@
+"""Telemetry leaving the process: each answer as an OpenTelemetry GenAI span (otel.py)."""
