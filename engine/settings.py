@@ -101,12 +101,6 @@ class Settings(BaseSettings):
     # Share of answers routed against the router's decision (probability recorded on the event), so a
     # log can evaluate other boundaries and routers (`replay`); 0 turns exploration off.
     aios_explore_rate: float = Field(default=0.02, ge=0.0, le=0.5)
-    # The learned router's model (`train-router --out`), used when AIOS_ROUTER=learned; missing or
-    # unusable -> a warning and the default complexity router.
-    aios_router_model: str | None = None
-    # Share of answers routed against the router's decision (probability recorded on the event), so a
-    # log can evaluate other boundaries and routers (`replay`); 0 turns exploration off.
-    aios_explore_rate: float = Field(default=0.02, ge=0.0, le=0.5)
 
     # Bandit and recipes (runbook 000).
     bandit_enabled: bool = False

@@ -114,6 +114,8 @@ class Turn:
     messages: list[dict[str, str]]
     adaptive_enabled: bool
     started: float = field(default_factory=time.perf_counter)
+    explored: bool = False  # routed against the router's decision (AIOS_EXPLORE_RATE)
+    route_probability: float | None = None  # the chance the route had; None when the caller forced it
 
     @property
     def route_forced(self) -> bool:

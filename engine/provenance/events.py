@@ -68,6 +68,9 @@ class ResponseEvent(Event):
     history_turns: int = 0  # earlier conversation turns sent with the question; their text is never logged
     quality_reference: str | None = None  # where a reference came from (e.g. "golden"), when quality used one
     sim_correct: bool | None = None  # simulator only: its ground truth (right final answer); never used to learn
+    router_version: str | None = None  # a trained router's model version
+    explored: bool = False  # routed against the router's decision (AIOS_EXPLORE_RATE)
+    route_probability: float | None = None  # the chance this route had (None: written before it was recorded)
 
 
 class GoldenEvent(Event):
