@@ -24,7 +24,14 @@ from engine.ids import new_id
 from engine.loop.final_answer import extract_final_answer
 from engine.loop.hypotheses import HypothesisRegistry, build_hypothesis_registry
 from engine.loop.quality import compute_agreement, score_answer
-from engine.loop.records import AskRequest, AskResult, ShadowPlan, Turn
+from engine.loop.records import (
+    AskRequest,
+    AskResult,
+    ShadowPlan,
+    Turn,
+    compute_effective_params,
+    compute_token_limit,
+)
 from engine.prompts.bandit import Bandit
 from engine.prompts.store import RecipeStore
 from engine.provenance.events import AdaptationEvent, ComparisonEvent, Event, ResponseEvent, Tokens
@@ -175,6 +182,7 @@ class Engine:
             history_turns=len(request.history),
             quality_reference="provided" if quality.method == "reference" else None,
             sim_correct=result.sim_correct if result.simulated else None,
+            request_params=compute_effective_params(request.params, self.settings.aios_max_tokens),
             router_version=self.router.version, explored=turn.explored, route_probability=turn.route_probability,
         )
         adaptation = self._record(event, learn=learn) if request.record else None
@@ -246,7 +254,8 @@ class Engine:
             # The request's extra chat-completions params (goldens: seed, temperature) go only when set,
             # so providers without the `params` keyword keep working.
             extra: dict[str, Any] = {"params": dict(turn.request.params)} if turn.request.params else {}
-            return cast(ChatResult, provider.chat(turn.messages, max_tokens=self.settings.aios_max_tokens, **extra))
+            limit = compute_token_limit(turn.request.params, self.settings.aios_max_tokens)
+            return cast(ChatResult, provider.chat(turn.messages, max_tokens=limit, **extra))
         except Exception as exc:  # providers promise not to raise; the loop must answer regardless
             return provider_raised(provider, exc)
 
@@ -342,7 +351,8 @@ class AskStream:
         parts: list[str] = []
         stream = None
         try:
-            stream = stream_chat(turn.provider, turn.messages, max_tokens=engine.settings.aios_max_tokens,
+            limit = compute_token_limit(turn.request.params, engine.settings.aios_max_tokens)
+            stream = stream_chat(turn.provider, turn.messages, max_tokens=limit,
                                  params=dict(turn.request.params) or None)
             for delta in stream:
                 parts.append(delta)

@@ -44,6 +44,25 @@ def check_history(history: Any) -> tuple[dict[str, str], ...]:
     return tuple(turns)
 
 
+def compute_token_limit(params: Mapping[str, Any], default: int) -> int:
+    """The answer's token limit: the request's `max_tokens` (or `max_completion_tokens`, OpenAI's newer
+    name for it), else the loop's own (AIOS_MAX_TOKENS)."""
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return default
+
+
+def compute_effective_params(params: Mapping[str, Any], default_max_tokens: int) -> dict[str, Any]:
+    """The chat-completions parameters the model is asked with besides the messages, as the response
+    event records them: the request's own, plus the loop's token limit when the request sets none."""
+    effective = dict(params)
+    if effective.get("max_tokens") is None and effective.get("max_completion_tokens") is None:
+        effective["max_tokens"] = default_max_tokens
+    return effective
+
+
 @dataclass(frozen=True)
 class AskRequest:
     """One question for the loop, as every caller states it.

@@ -68,6 +68,9 @@ class ResponseEvent(Event):
     history_turns: int = 0  # earlier conversation turns sent with the question; their text is never logged
     quality_reference: str | None = None  # where a reference came from (e.g. "golden"), when quality used one
     sim_correct: bool | None = None  # simulator only: its ground truth (right final answer); never used to learn
+    # The chat-completions parameters the model was asked with besides the messages (the request's own,
+    # e.g. temperature, stop, seed; plus the loop's max_tokens when the request set no limit).
+    request_params: dict[str, Any] | None = None
     router_version: str | None = None  # a trained router's model version
     explored: bool = False  # routed against the router's decision (AIOS_EXPLORE_RATE)
     route_probability: float | None = None  # the chance this route had (None: written before it was recorded)
