@@ -1,10 +1,13 @@
 """OpenAI-compatible endpoints: GET /v1/models and POST /v1/chat/completions (plain and streamed).
 
-Model `router` runs the closed loop (bucket by `user` or X-Session-Id, route, answer, quality,
-provenance); naming the main or embedder model forces that route (still logged). The recipe is the
-explicit one (metadata.recipe_id / X-AIOS-Recipe) or the bandit's choice for (assistant, category).
-`stream: true` relays the model's deltas as they arrive (engine.api.ask_stream).
+Model `router` runs the closed loop (bucket by session: `user`, `safety_identifier`, `metadata.session_id`
+or X-Session-Id; route, answer, quality, provenance); naming the main or embedder model forces that route
+(still logged). The recipe is the explicit one (metadata.recipe_id / X-AIOS-Recipe) or the bandit's choice
+for (assistant, category). `stream: true` relays the model's deltas as they arrive (engine.api.ask_stream).
 The last user message is the question; the user/assistant turns before it go to the model as history.
+The standard parameters (temperature, max_tokens, stop, ...) reach the model unchanged; what is refused
+and why is in openai_params. The response's `model` is the one requested (`router`), as OpenAI-style
+routers report it; the model that answered is `aios.source` and the `x-aios-model` header.
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.background import BackgroundTask
 
 from engine.api import AskResult, AskStream, ask, ask_stream, run_shadow
 from engine.errors import InputError
 from engine.gateway.deps import BanditDep, EngineDep, RecipesDep, SettingsDep, StartedAtDep
 from engine.gateway.errors import PROVIDER_STATUS, error_response
+from engine.gateway.guard import check_chat_limits, stop_if_gone
+from engine.gateway.openai_params import (
+    ChatMessage,
+    ChatRequest,
+    check_supported,
+    compute_forwarded,
+    compute_session_id,
+)
 from engine.logging_setup import redact
 from engine.prompts.choose import DEFAULT_ASSISTANT, DEFAULT_CATEGORY, RecipeChoice, choose_recipe
 from engine.runbook import EMBEDDER, MAIN
@@ -32,42 +42,6 @@ from engine.settings import ModelConfig, Settings
 router = APIRouter(tags=["OpenAI-compatible"])
 
 ROUTER_MODEL = "router"
-
-
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: StrictStr
-    text: StrictStr | None = None
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: StrictStr | list[ContentPart] | None = None
-
-    @property
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(part.text or "" for part in self.content if part.type == "text")
-        return self.content or ""
-
-
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    include_usage: StrictBool = False
-
-
-class ChatRequest(BaseModel):
-    """The OpenAI request body; unknown OpenAI fields (temperature, top_p, ...) are accepted."""
-
-    model_config = ConfigDict(extra="allow")
-    model: StrictStr
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: StrictBool = False
-    stream_options: StreamOptions | None = None
-    user: StrictStr | None = None
-    metadata: dict[str, StrictStr] | None = Field(
-        default=None, description="AIOS extras: assistant, category, trait, recipe_id")
 
 
 SYSTEM_ROLES = ("system", "developer")
@@ -143,7 +117,9 @@ def _aios_fields(result: AskResult, selection: dict[str, Any], requested: str) -
 
 
 def _headers(result: AskResult | AskStream) -> dict[str, str]:
-    headers = {"x-aios-route": result.route, "x-aios-bucket": result.bucket,
+    # The model that answers: a stream announces the route's configured model before the first token.
+    answering = result.model if isinstance(result, AskStream) else result.source
+    headers = {"x-aios-route": result.route, "x-aios-bucket": result.bucket, "x-aios-model": answering,
                "x-aios-message-id": result.message_id, "x-aios-session-id": result.session_id,
                "x-aios-simulated": "true" if result.simulated else "false"}
     if result.recipe_id:
@@ -158,7 +134,7 @@ def _sse(data: dict[str, Any]) -> bytes:
 DONE = b"data: [DONE]\n\n"
 
 
-async def _live_stream(stream: AskStream, deltas: Iterator[str], first: str | None,
+async def _live_stream(stream: AskStream, deltas: Iterator[str], first: str | None, model: str,
                        aios: Callable[[AskResult], dict], include_usage: bool,
                        mask: Callable[[str], str]) -> AsyncIterator[bytes]:
     """SSE chunks of a streamed answer as the model writes it; the `aios` object and usage at the end.
@@ -167,7 +143,7 @@ async def _live_stream(stream: AskStream, deltas: Iterator[str], first: str | No
     generator: `finally` closes the stream, so the loop logs the partial answer (CLIENT_DISCONNECTED).
     """
     base = {"id": f"chatcmpl-{stream.message_id}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": stream.model}
+            "created": int(time.time()), "model": model}
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
@@ -185,7 +161,7 @@ async def _live_stream(stream: AskStream, deltas: Iterator[str], first: str | No
         finished = True
         if result.error_code:
             # Headers are out: the failure goes in the stream, as OpenAI's API does it.
-            yield _sse({"error": {"code": result.error_code, "type": "server_error",
+            yield _sse({"error": {"code": result.error_code, "type": "server_error", "param": None,
                                   "message": mask(result.error_message or result.error_code),
                                   "message_id": result.message_id, "route": result.route,
                                   "bucket": result.bucket}})
@@ -229,27 +205,36 @@ def chat_completions(request: Request, body: ChatRequest, loop: EngineDep, setti
                      x_aios_assistant: str | None = Header(default=None),
                      x_aios_category: str | None = Header(default=None),
                      x_aios_recipe: str | None = Header(default=None)) -> JSONResponse | StreamingResponse:
+    check_supported(body)
     route = resolve_route(body.model, loop.models)
     meta = body.metadata or {}
     question, history, client_system = compute_conversation(body.messages)
-    session_id = body.user or x_session_id
+    session_id = compute_session_id(body, x_session_id)
+    check_chat_limits(settings, len(body.messages), session_id)
+    params = compute_forwarded(body)
+    trait = meta.get("trait", "general")
+    if not trait.strip():  # checked here so that the error names the request's field
+        raise InputError("field metadata.trait: must be a non-empty string when given (a routing trait such as "
+                         "general or technical, or your own label)")
     assistant, category, recipe_id = compute_recipe_request(meta, x_aios_assistant, x_aios_category, x_aios_recipe)
     choice = choose_recipe(recipes, bandit, question=question, assistant=assistant, category=category,
                            recipe_id=recipe_id, session_id=session_id, system=client_system)
     selection = compute_selection_fields(choice)
     prompt = choice.question if choice.question is not None else question
-    trait = meta.get("trait", "general")
+    gone = stop_if_gone(request)
+    if gone is not None:
+        return gone
     if body.stream:
         return _stream_response(request, settings, body, prompt, history, trait, session_id, route,
-                                choice.system_prompt, choice.recipe_id, selection)
+                                choice.system_prompt, choice.recipe_id, selection, params)
     result = ask(prompt, trait, session_id, origin="gateway", route=route, system_prompt=choice.system_prompt,
-                 recipe_id=choice.recipe_id, settings=settings, history=history, shadow="defer")
+                 recipe_id=choice.recipe_id, settings=settings, history=history, shadow="defer", params=params)
     headers = _headers(result)
     if result.error_code:
         return _provider_error(request, result, result.error_code, headers)
     return JSONResponse({
         "id": f"chatcmpl-{result.message_id}", "object": "chat.completion", "created": int(time.time()),
-        "model": result.source,
+        "model": body.model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer},
                      "finish_reason": "stop", "logprobs": None}],
         "usage": _usage(result), "aios": _aios_fields(result, selection, body.model)}, headers=headers,
@@ -267,12 +252,12 @@ def _provider_error(request: Request, result: AskResult, code: str, headers: dic
 
 def _stream_response(request: Request, settings: Settings, body: ChatRequest, question: str,
                      history: list[dict[str, str]], trait: str, session_id: str | None, route: str | None,
-                     system_prompt: str | None, recipe_id: str | None,
-                     selection: dict[str, Any]) -> JSONResponse | StreamingResponse:
+                     system_prompt: str | None, recipe_id: str | None, selection: dict[str, Any],
+                     params: dict[str, Any]) -> JSONResponse | StreamingResponse:
     """Wait for the first delta (in this worker thread): a failure before it is a JSON error with a
     5xx status; after it, headers go out and the rest streams as it arrives."""
     stream = ask_stream(question, trait, session_id, origin="gateway", route=route, system_prompt=system_prompt,
-                        recipe_id=recipe_id, settings=settings, history=history)
+                        recipe_id=recipe_id, settings=settings, history=history, params=params)
     headers = _headers(stream)
     deltas = iter(stream)
     try:
@@ -285,7 +270,7 @@ def _stream_response(request: Request, settings: Settings, body: ChatRequest, qu
         return _provider_error(request, failed, failed.error_code, headers)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return StreamingResponse(
-        _live_stream(stream, deltas, first, lambda result: _aios_fields(result, selection, body.model),
+        _live_stream(stream, deltas, first, body.model, lambda result: _aios_fields(result, selection, body.model),
                      include_usage, lambda text: redact(text, settings)),
         media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"},
         background=BackgroundTask(_shadow_after_stream, stream, settings))

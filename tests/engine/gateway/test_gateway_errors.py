@@ -1,6 +1,6 @@
-"""Every failure is {"error": {"code", "message"}} with a fitting status: bad requests (4xx, and the
-real server keeps serving), provider failures over a real loopback upstream (502/504), egress (403),
-and no secret in any error."""
+"""Every failure is {"error": {"code", "message", "type", "param"}} with a fitting status (OpenAI's: 400 for
+a request the gateway cannot take): bad requests (4xx, and the real server keeps serving), provider
+failures over a real loopback upstream (502/504), egress (403), and no secret in any error."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == code, body
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert body["error"]["type"] == ("server_error" if status >= 500 else "invalid_request_error"), body
+    assert "param" in body["error"]
     return body["error"]
 
 
@@ -30,21 +32,22 @@ def test_bad_requests_get_the_error_object_and_the_server_keeps_serving(live_gat
                      400, "INVALID_JSON")
         assert_error(http.post("/feedback", content=b"reward=7", headers={"content-type": "application/json"}),
                      400, "INVALID_JSON")
-        wrong = assert_error(http.post(CHAT, json={"model": "router", "messages": "hi"}), 422, "INPUT_INVALID")
-        assert "messages" in wrong["message"]
-        assert_error(http.post(CHAT, json={**HELLO, "stream": "yes"}), 422, "INPUT_INVALID")
-        assert_error(http.post("/choose", json=["chatgpt"]), 422, "INPUT_INVALID")
+        wrong = assert_error(http.post(CHAT, json={"model": "router", "messages": "hi"}), 400, "INPUT_INVALID")
+        assert "messages" in wrong["message"] and wrong["param"] == "messages"
+        assert assert_error(http.post(CHAT, json={**HELLO, "stream": "yes"}), 400, "INPUT_INVALID")["param"] == "stream"
+        assert_error(http.post("/choose", json=["chatgpt"]), 400, "INPUT_INVALID")
         assert_error(http.post(CHAT, json={**HELLO, "model": "gpt-17"}), 404, "MODEL_NOT_FOUND")
         assert_error(http.post(CHAT, json={**HELLO, "metadata": {"recipe_id": "no.such.recipe"}}),
                      404, "UNKNOWN_RECIPE")
-        assert_error(http.post(CHAT, json={**HELLO, "metadata": {"trait": ""}}), 422, "INPUT_INVALID")
+        no_trait = assert_error(http.post(CHAT, json={**HELLO, "metadata": {"trait": ""}}), 400, "INPUT_INVALID")
+        assert no_trait["param"] == "metadata.trait"
         assert_error(http.post("/engine/plan", json={"prompt": "x", "recipe_id": "nope"}), 404, "UNKNOWN_RECIPE")
         feedback = {"assistant": "chatgpt", "category": "coding", "recipe_id": "chatgpt.coding.baseline"}
-        assert_error(http.post("/feedback", json={**feedback, "reward": 7}), 422, "REWARD_OUT_OF_RANGE")
-        assert_error(http.post("/feedback", json={**feedback, "reward": "0.5"}), 422, "INPUT_INVALID")
+        assert_error(http.post("/feedback", json={**feedback, "reward": 7}), 400, "REWARD_OUT_OF_RANGE")
+        assert_error(http.post("/feedback", json={**feedback, "reward": "0.5"}), 400, "INPUT_INVALID")
         assert_error(http.post("/feedback", json={**feedback, "recipe_id": "x", "reward": 1}), 404, "UNKNOWN_ARM")
         assert_error(http.post("/choose", json={"assistant": "chatgpt", "category": "astrology"}), 404, "UNKNOWN_ARM")
-        assert_error(http.post("/bandit_config", json={"epsilon": 3}), 422, "INPUT_INVALID")
+        assert_error(http.post("/bandit_config", json={"epsilon": 3}), 400, "INPUT_INVALID")
         assert_error(http.get("/no/such/page"), 404, "NOT_FOUND")
         assert_error(http.get("/choose"), 405, "METHOD_NOT_ALLOWED")
 
@@ -78,6 +81,7 @@ def assert_error_extra(response: httpx.Response, status: int, code: str) -> dict
     error = response.json()["error"]
     assert error["code"] == code and error["message"]
     assert {"message_id", "route", "bucket"} <= set(error)
+    assert (error["type"], error["param"]) == ("permission_error" if status == 403 else "server_error", None)
     return error
 
 

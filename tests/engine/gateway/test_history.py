@@ -1,13 +1,13 @@
 """A whole conversation through the real gateway process with the official `openai` client: the
 upstream model receives every earlier turn, in order, after the system prompt (plain and streamed);
-the log counts the turns without their text; a malformed conversation is a 422 naming the field."""
+the log counts the turns without their text; a malformed conversation is a 400 naming the field."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from openai import OpenAI, UnprocessableEntityError
+from openai import BadRequestError, OpenAI
 
 from engine.provenance import read_events
 from engine.settings import build_settings
@@ -92,12 +92,13 @@ def test_a_single_turn_request_is_unchanged(client, upstream):
     ([*CONVERSATION, {"role": "user", "content": "  "}], "field messages[2].content"),
     # Wrong types are caught while parsing the body, with the same field path.
     ([CONVERSATION[0], {"role": "assistant", "content": 42}, {"role": "user", "content": FOLLOW_UP}],
-     "field messages.1.content"),
+     "field messages[1].content"),
 ])
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_malformed_conversation_is_a_422_naming_the_field(client, upstream, messages, field, stream):
-    with pytest.raises(UnprocessableEntityError) as caught:
+def test_a_malformed_conversation_is_a_400_naming_the_field(client, upstream, messages, field, stream):
+    with pytest.raises(BadRequestError) as caught:
         client.chat.completions.create(model="router", user="carol", stream=stream, messages=messages)
     error = caught.value.body if "code" in caught.value.body else caught.value.body["error"]
     assert error["code"] == "INPUT_INVALID" and field in error["message"], error
+    assert caught.value.param == field.removeprefix("field ")
     assert upstream.chat_requests == []
