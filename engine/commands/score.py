@@ -1,4 +1,5 @@
-"""`python -m engine score [--router NAME] [--explain] | --quality`: score questions (or answers) from stdin.
+"""`python -m engine score [--router NAME [--model PATH]] [--explain] | --quality`: score questions (or
+answers) from stdin.
 
 Input: one question per line, or JSONL with a `question` field (and `trait`); with --quality,
 JSONL with `question` and `answer` (optional `complexity`, and `reference`: a known-good answer,
@@ -15,7 +16,8 @@ from typing import Any, TextIO
 from engine.errors import InputError
 from engine.loop.quality import score_answer
 from engine.routing.adaptive import AdaptiveConfig
-from engine.routing.routers import ROUTERS, TRAIT_PRIOR, get_router
+from engine.routing.learned import LearnedRouter, load_router
+from engine.routing.routers import ROUTERS, TRAIT_PRIOR, Router, get_router
 
 NAME = "score"
 HELP = "print the router's score and route (or with --quality an answer's quality) per stdin line"
@@ -23,6 +25,7 @@ HELP = "print the router's score and route (or with --quality an answer's qualit
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--router", default="complexity", choices=sorted(ROUTERS), help="router to use")
+    parser.add_argument("--model", default=None, help="the learned router's model (train-router --out)")
     parser.add_argument("--explain", action="store_true", help="add the features behind each score")
     parser.add_argument("--quality", action="store_true",
                         help="read JSONL question+answer and print quality and its components")
@@ -55,8 +58,16 @@ def parse_line(raw: str, number: int, need_answer: bool) -> dict[str, Any] | Non
     return item
 
 
+def resolve_router(args: argparse.Namespace) -> Router:
+    """The router asked for. The learned one with a missing, corrupt or other-version model warns and
+    scores with the default router (each row names the router that scored it), as the loop does."""
+    if args.model and args.router != LearnedRouter.name:
+        raise InputError("option --model: only --router learned takes a model")
+    return load_router(args.router, args.model)
+
+
 def score_stream(args: argparse.Namespace, stream: TextIO, out: TextIO) -> int:
-    router = get_router(args.router)
+    router = resolve_router(args)
     for number, raw in enumerate(stream, start=1):
         item = parse_line(raw, number, args.quality)
         if item is None:
@@ -77,6 +88,8 @@ def score_stream(args: argparse.Namespace, stream: TextIO, out: TextIO) -> int:
             decision = router.decide(item["question"], trait, args.boundary)
             row = {"line": number, "question": item["question"], "trait": trait, "router": router.name,
                    "score": round(decision.score, 4), "boundary": args.boundary, "route": decision.route}
+            if router.version:
+                row["router_version"] = router.version
             if args.explain:
                 row["explain"] = router.explain(item["question"], trait)
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import engine
 from engine.api import get_engine
-from engine.gateway import routes_bandit, routes_engine, routes_openai
+from engine.gateway import routes_bandit, routes_engine, routes_openai, routes_replay
 from engine.gateway.deps import Gateway, install_gateway
 from engine.gateway.errors import install_error_handlers
 from engine.logging_setup import configure_logging
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_openai.router)
     app.include_router(routes_engine.router)
     app.include_router(routes_bandit.router)
+    app.include_router(routes_replay.router)
 
     # Runbook 000: "check ... logs for bandit.enabled true".
     log.info("bandit.enabled %s", "true" if settings.bandit_enabled else "false")
