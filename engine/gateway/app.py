@@ -13,6 +13,7 @@ from engine.api import get_engine
 from engine.gateway import routes_bandit, routes_engine, routes_openai, routes_replay
 from engine.gateway.deps import Gateway, install_gateway
 from engine.gateway.errors import install_error_handlers
+from engine.gateway.guard import GatewayGuard
 from engine.logging_setup import configure_logging
 from engine.settings import Settings, get_settings
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_gateway(app, gateway)
     install_error_handlers(app)
+    # Host check, bearer token and body limit before any route (engine.gateway.guard).
+    app.add_middleware(GatewayGuard, settings=settings)
     app.include_router(routes_openai.router)
     app.include_router(routes_engine.router)
     app.include_router(routes_bandit.router)

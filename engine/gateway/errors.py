@@ -165,6 +165,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         detail = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 400 and isinstance(exc.__cause__, (UnicodeDecodeError, RecursionError)):
+            # FastAPI reports these as "error parsing the body"; they are bodies that are not JSON.
+            code, detail = "INVALID_JSON", ("the request body is not valid JSON (not UTF-8)"
+                                            if isinstance(exc.__cause__, UnicodeDecodeError) else
+                                            "the request body is not valid JSON (nested too deeply)")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no endpoint {request.method} {request.url.path}; see /docs"
         # A wrong path or method is a caller's typo, not an engine issue: no event (a port
