@@ -1,4 +1,5 @@
-"""Drill-down: the per-message event table, searchable, sortable and paginated by the engine."""
+"""Drill-down: the answers, text first (question, answer, route, quality and its method), searched,
+sorted and paginated by the engine; one answer's events folded below."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components.empty import render_empty_state
+from dashboard.components.format import fmt_count, fmt_quality
+from dashboard.components.tables import DRILLDOWN, format_table
 
 st.title("Drill-down")
 
@@ -21,14 +24,22 @@ if not render_empty_state(summary):
     page_size = c4.selectbox("Rows", PAGE_SIZES, index=1, key="dd_page_size")
     page_number = st.number_input("Page", min_value=1, value=1, step=1, key="dd_page")
     page = services.event_page(filters, search, sort_by, descending, int(page_number), int(page_size))
-    st.caption(f"{page.total:,} matching answers · page {page.page} of {page.pages}")
-    selection = st.dataframe(page.rows, hide_index=True, key="dd_table", on_select="rerun",
-                             selection_mode="single-row",
-                             column_config={"question": st.column_config.TextColumn(width="large"),
-                                            "answer": st.column_config.TextColumn(width="large")})
+    st.caption(f"{fmt_count(page.total)} matching answers · page {page.page} of {page.pages} · "
+               "click a row to see its events")
+    selection = st.dataframe(format_table(page.rows, DRILLDOWN), hide_index=True, key="dd_table",
+                             on_select="rerun", selection_mode="single-row",
+                             column_config={"Question": st.column_config.TextColumn(width="medium"),
+                                            "Answer": st.column_config.TextColumn(width="large")})
     ids = list(page.rows["message_id"])
     if ids:
         chosen_rows = selection.selection.rows if selection is not None else []
         index = chosen_rows[0] if chosen_rows else 0
-        message_id = st.selectbox("Show the whole event of", ids, index=index, key=f"dd_event_{index}")
-        st.json(services.message_events(message_id), expanded=2)
+        row = page.rows.iloc[index]
+        st.subheader("Selected answer")
+        st.markdown(f"**Question:** {row['question']}")
+        st.markdown(f"**Answer:** {row['answer']}")
+        st.caption(f"route {row['route']} · quality {fmt_quality(row['quality'])} "
+                   f"({row.get('quality_method') or 'heuristic'}) · message {row['message_id']}")
+        message_id = st.selectbox("Events of message", ids, index=index, key=f"dd_event_{index}")
+        with st.expander("All events of this message (JSON)", expanded=False):
+            st.json(services.message_events(message_id), expanded=1)

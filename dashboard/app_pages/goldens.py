@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.components.actions import FLASH, progress_callback
 from dashboard.components.charts import golden_history_chart
-from dashboard.components.format import fmt_pct, fmt_seconds, fmt_split
+from dashboard.components.format import fmt_latency, fmt_pct, fmt_split
 
 st.title("Goldens")
 st.caption("Golden regression tests (runbook: Run Golden Tests) and the SLO check (runbook: Check SLOs). "
@@ -72,8 +72,8 @@ def render_report() -> None:
     cols[0].metric("Status", report["status"], border=True)
     cols[1].metric("Cases passing", report["summary"]["label"], border=True)
     cols[2].metric("Pass rate", fmt_pct(report["pass_rate"]), border=True)
-    cols[3].metric("P95 latency", fmt_seconds(latency["p95"]), border=True,
-                   help=f"p50 {fmt_seconds(latency['p50'])}, mean {fmt_seconds(latency['mean'])}")
+    cols[3].metric("P95 latency", fmt_latency(latency["p95"]), border=True,
+                   help=f"p50 {fmt_latency(latency['p50'])}, mean {fmt_latency(latency['mean'])}")
     cols[4].metric("Main / embedder %", fmt_split(routing["main_pct"], routing["embedder_pct"]),
                    border=True)
     st.caption(f"Finished {report['finished_at']} · similarity {report['similarity_measure']} · threshold "

@@ -1,4 +1,5 @@
-"""Hypotheses: pass-rate trends over time, quality per bucket and route, hypothesis checks."""
+"""Hypotheses: pass-rate trends over time, quality per bucket and route (naming its method),
+correctness where it is known, hypothesis checks, the A/B statistics and the recipe bandit."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from dashboard.components.ab import render_ab_section
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.gateway import render_bandit_section
 from dashboard.components.live import render_live
+from dashboard.components.tables import (
+    ACCURACY,
+    AGREEMENT,
+    HYPOTHESES,
+    QUALITY,
+    QUALITY_METHODS,
+    render_table,
+)
 
 st.title("Hypotheses")
-
-QUALITY_COLUMNS = {
-    "pass_rate": st.column_config.NumberColumn(format="percent"),
-    **{name: st.column_config.NumberColumn(format="%.3f")
-       for name in ("mean_quality", "p10_quality", "median_quality")},
-    **{name: st.column_config.NumberColumn(format="%.0f ms")
-       for name in ("p50_latency_ms", "p95_latency_ms", "mean_latency_ms")},
-}
 
 
 def render_trends() -> None:
@@ -28,21 +29,41 @@ def render_trends() -> None:
         return
     filters = services.current_filters()
     st.subheader("Pass rate over time")
-    series = services.pass_rate_over_time(filters)
+    series = services.pass_rate_trend(filters)
     if not series.empty:
-        st.plotly_chart(charts.pass_rate_chart(series), key="pass_rate_chart")
+        st.plotly_chart(charts.pass_rate_chart(series, services.trend_bin_seconds(filters),
+                                               services.min_bin_answers()), key="pass_rate_chart")
+    methods = services.quality_by_method(filters)
     st.subheader("Quality per bucket and route")
+    st.caption("Quality method: " + ", ".join(f"{m} ({n:,} answers)" for m, n in
+                                              zip(methods["quality_method"], methods["answers"]))
+               + ". A score: correctness, where it is known, is below.")
     table = services.quality_by_bucket_route(filters)
-    st.dataframe(table, hide_index=True, key="quality_table", column_config=QUALITY_COLUMNS)
+    render_table(table, QUALITY, key="quality_table")
     if not table.empty:
         st.plotly_chart(charts.quality_chart(table), key="quality_chart")
+    st.subheader("Correctness where it is known")
+    left, right = st.columns(2)
+    with left:
+        agreement = services.agreement_by_route_band(filters)
+        if agreement.empty:
+            st.info("No shadow comparison yet (AIOS_SHADOW_RATE of the answers are also asked of the other model).")
+        else:
+            render_table(agreement, AGREEMENT, key="hyp_agreement_table")
+            st.plotly_chart(charts.agreement_chart(agreement), key="agreement_chart")
+    with right:
+        accuracy = services.accuracy_by_bucket_route(filters)
+        if accuracy.empty:
+            st.info("No answer with a known truth (only the simulator knows it).")
+        else:
+            render_table(accuracy, ACCURACY, key="hyp_accuracy_table")
+        render_table(methods, QUALITY_METHODS, key="hyp_methods_table")
     st.subheader("Hypothesis checks")
     checks = services.hypothesis_pass_rates(filters)
     if checks.empty:
         st.info("No hypothesis events in this window yet.")
     else:
-        st.dataframe(checks, hide_index=True, key="hypothesis_table",
-                     column_config={"pass_rate": st.column_config.NumberColumn(format="percent")})
+        render_table(checks, HYPOTHESES, key="hypothesis_table")
     render_log_warning(summary)
 
 

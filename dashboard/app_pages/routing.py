@@ -9,6 +9,7 @@ from dashboard.components import charts
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.format import fmt_boundary
 from dashboard.components.live import render_live
+from dashboard.components.tables import ADAPTATIONS, render_table
 
 st.title("Routing")
 
@@ -31,16 +32,20 @@ def render_routing() -> None:
     points = services.complexity_quality(filters)
     if not points.empty:
         st.plotly_chart(charts.complexity_scatter(points, boundaries), key="complexity_scatter")
-    split = services.routing_split_over_time(filters)
+    split = services.routing_split_trend(filters)
     if not split.empty:
-        st.plotly_chart(charts.routing_split_chart(split), key="routing_split_chart")
+        st.plotly_chart(charts.routing_split_chart(split, services.trend_bin_seconds(filters)),
+                        key="routing_split_chart")
     st.subheader("Adaptation events")
     events = services.adaptations(filters)
     if events.empty:
         st.info("No adaptation yet: the treatment boundary moves only after enough samples and a "
                 "quality difference between the models (see the README's loop section).")
     else:
-        st.dataframe(events, hide_index=True, key="adaptations_table")
+        latest = events.iloc[0]
+        st.info(f"Latest adaptation: {latest['bucket']} boundary {fmt_boundary(latest['old_boundary'])} → "
+                f"{fmt_boundary(latest['new_boundary'])} because {latest['reason']}", icon=":material/tune:")
+        render_table(events, ADAPTATIONS, key="adaptations_table")
     render_log_warning(summary)
 
 

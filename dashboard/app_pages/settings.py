@@ -10,6 +10,7 @@ from dashboard.components.actions import render_reset, render_rotate
 from dashboard.components.empty import render_empty_state
 from dashboard.components.format import fmt_count
 from dashboard.components.gateway import render_gateway_section
+from dashboard.components.tables import EVENT_COUNTS, render_table
 
 st.title("Settings")
 
@@ -23,12 +24,14 @@ cols[0].metric("Provider", "SIMULATED" if provider["simulated"] else provider["m
                help="The built-in simulator answers when no model server does (AIOS_PROVIDER).")
 cols[1].metric("Kill switch", "adaptive ON" if switch["adaptive_enabled"] else "adaptive OFF", border=True,
                help="AIOS_ADAPTIVE_ENABLED=0 stops adaptation; treatment then routes like control.")
-cols[2].metric("Events in log", fmt_count(summary["events"]), border=True)
+cols[2].metric("Events in log", fmt_count(summary["events"]), border=True,
+               help="Every event type (answers, hypothesis checks, adaptations, comparisons, ...); "
+                    "Overview counts answers only.")
 cols[3].metric("Unreadable log lines", fmt_count(summary["unreadable"]), border=True)
 st.caption(provider["reason"])
 
 st.subheader("Events by type")
-st.dataframe(services.event_counts(), hide_index=True, key="event_counts_table")
+render_table(services.event_counts(), EVENT_COUNTS, key="event_counts_table")
 
 st.subheader("Data paths")
 st.table(services.data_paths())

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.components.charts import hypothesis_trends_chart
 from dashboard.components.format import fmt_count
+from dashboard.components.tables import AB_KEY_COLUMNS
 from engine.runbook import CONTROL, TREATMENT
 
 
@@ -28,13 +29,22 @@ def render_broken_hypotheses(broken: pd.DataFrame) -> None:
 
 
 def render_verdict(report: services.AbReport) -> None:
-    verdict = report.verdict
-    if verdict.kind == "srm":
-        st.error(verdict.text, icon="⚠️")
-    elif verdict.kind == "not_enough_data":
-        st.info(verdict.text, icon="⏳")
+    """Significant better / worse / trade-off in colour, inconclusive in a neutral box; the
+    intervals in words under the headline, the engine's full sentence below."""
+    reading = services.verdict_reading(report)
+    body = f"**{reading.title}.** {reading.detail}"
+    if reading.kind == "srm":
+        st.error(report.verdict.text, icon="⚠️")
+    elif reading.kind == "not_enough_data":
+        st.info(report.verdict.text, icon="⏳")
+    elif reading.kind == "better":
+        st.success(body, icon="📈")
+    elif reading.kind in ("worse", "trade-off"):
+        st.warning(body, icon="📉")
     else:
-        st.success(verdict.text, icon="📊")
+        st.info(body, icon="⚖️")
+    if reading.kind not in ("srm", "not_enough_data"):
+        st.caption(report.verdict.text[0].upper() + report.verdict.text[1:] + ".")
 
 
 def render_srm_warning(srm: services.SrmResult) -> None:
@@ -51,7 +61,13 @@ def render_ab_table(report: services.AbReport, table: pd.DataFrame) -> None:
                "the delta method; the sidebar's time window applies (not its bucket, trait or route filters).")
     st.caption(services.ab_unit_note(report).capitalize() + ".")
     render_verdict(report)
-    st.dataframe(table, hide_index=True, key="ab_table")
+    st.dataframe(table, hide_index=True, key="ab_table", column_order=AB_KEY_COLUMNS,
+                 column_config={"metric": "Metric", "control": "Control", "treatment": "Treatment",
+                                "difference [95% CI]": "Difference [95 % CI]",
+                                "P(treatment better)": "P(treatment better)"})
+    with st.expander("More statistics: lift, anytime-valid interval, minimum detectable effect"):
+        st.dataframe(table[["metric", *[c for c in table.columns if c not in AB_KEY_COLUMNS]]], hide_index=True,
+                     key="ab_more_table")
     if not report.srm.alert:
         st.caption(f"Sample ratio: {report.srm.message}")
 

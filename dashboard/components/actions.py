@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from dashboard import services
-from dashboard.components.format import fmt_boundary, fmt_ms, fmt_quality, fmt_simulation
+from dashboard.components.format import fmt_boundary, fmt_latency, fmt_quality, fmt_simulation
 
 FLASH = "_action_flash"
 
@@ -69,6 +69,8 @@ def render_ask() -> None:
             st.error(exc.message)
             return
         st.session_state["ask_result"] = result
+        # Rerun so every figure above (drawn before this form ran) includes the new answer.
+        st.rerun()
     result = st.session_state.get("ask_result")
     if result is None:
         return
@@ -79,8 +81,8 @@ def render_ask() -> None:
     cols = st.columns(4)
     cols[0].metric("Route", result.route)
     cols[1].metric("Bucket", result.bucket)
-    cols[2].metric("Quality", fmt_quality(result.quality))
-    cols[3].metric("Latency", fmt_ms(result.latency_ms))
+    cols[2].metric("Quality", fmt_quality(result.quality), help=f"Quality method: {result.quality_method}")
+    cols[3].metric("Latency", fmt_latency(result.latency_ms))
     st.caption(f"answered by {result.source} · message {result.message_id} · complexity "
                f"{fmt_boundary(result.complexity)} vs boundary {fmt_boundary(result.boundary)} · provider "
                f"{result.provider}" + (" (SIMULATED)" if result.simulated else ""))

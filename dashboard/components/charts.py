@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from dashboard.components.format import fmt_pct, fmt_pct_round
 from engine.runbook import CONTROL, EMBEDDER, MAIN, MIN_PASS_RATE, TREATMENT, UNKNOWN_SOURCE
 
+COMPLEXITY_TITLE = "Complexity vs quality, one dot per answer (up to 5,000 sampled)"
 ROUTE_COLORS = {MAIN: "#1f77b4", EMBEDDER: "#ff7f0e", UNKNOWN_SOURCE: "#7f7f7f"}
 BUCKET_COLORS = {CONTROL: "#2ca02c", TREATMENT: "#9467bd"}
 
@@ -34,17 +35,42 @@ def routing_sources_chart(sources: pd.DataFrame) -> go.Figure:
     return _compact(fig)
 
 
-def pass_rate_chart(series: pd.DataFrame) -> go.Figure:
-    fig = px.line(series, x="t", y="pass_rate", color="bucket", markers=True,
-                  color_discrete_map=BUCKET_COLORS, title="Pass rate over time")
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
-    return _compact(fig)
+def _time_axis(fig: go.Figure, bin_seconds: int) -> go.Figure:
+    """Ticks no finer than the bins: whole seconds for second bins, minutes, then days."""
+    fmt = "%H:%M:%S" if bin_seconds < 60 else "%H:%M" if bin_seconds < 86400 else "%b %d"
+    fig.update_xaxes(tickformat=fmt, title_text="time (UTC)")
+    fig.update_xaxes(dtick=max(bin_seconds, 1) * 1000 if bin_seconds < 60 else None)
+    return fig
+
+
+def _marker_sizes(counts: pd.Series) -> list[float]:
+    """Marker area grows with the answers in a bin, so a bin of few answers looks light."""
+    top = max(float(counts.max() or 1), 1.0)
+    return [4 + 10 * (float(n) / top) ** 0.5 for n in counts.fillna(0)]
+
+
+def pass_rate_chart(series: pd.DataFrame, bin_seconds: int, min_count: int) -> go.Figure:
+    """Pass rate per bucket and bin; marker size and hover show each bin's answers. Bins of fewer
+    than `min_count` answers and gaps without data carry no value (the engine blanked them), so
+    the line breaks there instead of drawing a cliff or a bridge."""
+    fig = go.Figure()
+    for bucket in sorted(series["bucket"].dropna().unique()):
+        part = series[series["bucket"] == bucket]
+        fig.add_trace(go.Scatter(
+            x=part["t"], y=part["pass_rate"], name=bucket, mode="lines+markers", connectgaps=False,
+            line_color=BUCKET_COLORS.get(bucket), marker_size=_marker_sizes(part["events"]),
+            customdata=part["events"], hovertemplate="%{x}<br>pass rate %{y:.1%}<br>n = %{customdata} answers"))
+    fig.update_layout(title=f"Pass rate over time (bins of fewer than {min_count} answers not drawn)")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], title_text="pass rate")
+    return _compact(_time_axis(fig, bin_seconds))
 
 
 def quality_chart(table: pd.DataFrame) -> go.Figure:
     fig = px.bar(table, x="bucket", y="mean_quality", color="route", barmode="group",
                  color_discrete_map=ROUTE_COLORS, title="Mean quality per bucket and route",
-                 hover_data=["events", "pass_rate", "p10_quality"])
+                 hover_data=["events", "pass_rate", "p10_quality"],
+                 labels={"mean_quality": "mean quality", "events": "answers", "pass_rate": "pass rate",
+                         "p10_quality": "P10 quality"})
     fig.update_yaxes(range=[0, 1])
     return _compact(fig)
 
@@ -52,7 +78,8 @@ def quality_chart(table: pd.DataFrame) -> go.Figure:
 def boundary_chart(series: pd.DataFrame, control: float, slo: float, red_flag: float) -> go.Figure:
     """Boundary per bucket over time, with the drift SLO band and the red-flag lines around control."""
     fig = px.line(series, x="t", y="boundary", color="bucket", markers=True,
-                  color_discrete_map=BUCKET_COLORS, title="Routing boundary over time")
+                  color_discrete_map=BUCKET_COLORS, title="Routing boundary over time",
+                  labels={"t": "time (UTC)", "boundary": "boundary"})
     fig.add_hrect(y0=control - slo, y1=control + slo, fillcolor="green", opacity=0.08, line_width=0,
                   annotation_text=f"drift SLO ±{slo}", annotation_position="top left")
     fig.add_hline(y=control + red_flag, line_color="red", line_dash="dash",
@@ -66,7 +93,7 @@ def complexity_scatter(points: pd.DataFrame, boundaries: dict[str, float]) -> go
     """Complexity against quality, coloured by route, with each bucket's current boundary drawn."""
     fig = px.scatter(points, x="complexity", y="quality", color="route", symbol="bucket",
                      color_discrete_map=ROUTE_COLORS, opacity=0.6,
-                     title="Complexity vs quality (weight scatter)")
+                     title=COMPLEXITY_TITLE, labels={"complexity": "complexity score", "quality": "quality"})
     for bucket, value in sorted(boundaries.items()):
         fig.add_vline(x=value, line_color=BUCKET_COLORS.get(bucket, "black"), line_dash="dot",
                       annotation_text=f"{bucket} {value:.3f}",
@@ -76,11 +103,28 @@ def complexity_scatter(points: pd.DataFrame, boundaries: dict[str, float]) -> go
     return _compact(fig, 400)
 
 
-def routing_split_chart(series: pd.DataFrame) -> go.Figure:
-    fig = px.area(series, x="t", y="share", color="route", facet_col="bucket",
+def routing_split_chart(series: pd.DataFrame, bin_seconds: int) -> go.Figure:
+    """Share of each route per bucket and bin (bins of too few answers and gaps left blank)."""
+    fig = px.line(series, x="t", y="share", color="route", facet_col="bucket", markers=True,
                   color_discrete_map=ROUTE_COLORS, category_orders={"route": [MAIN, EMBEDDER]},
+                  hover_data={"events": True}, facet_col_spacing=0.08,
+                  labels={"t": "time (UTC)", "share": "share", "events": "answers", "route": "route"},
                   title="Routing split over time (share per bucket)")
-    fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_traces(connectgaps=False)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    fig.update_xaxes(nticks=4)
+    return _compact(_time_axis(fig, bin_seconds))
+
+
+def agreement_chart(table: pd.DataFrame) -> go.Figure:
+    """Agreement with the other model per complexity band and served route, n on hover."""
+    fig = px.bar(table, x="score_band", y="agreement_rate", color="served_route", barmode="group",
+                 color_discrete_map=ROUTE_COLORS, hover_data={"comparisons": True, "failed": True},
+                 labels={"score_band": "complexity band", "agreement_rate": "agreement",
+                         "served_route": "served by", "comparisons": "comparisons", "failed": "shadow failed"},
+                 title="Agreement with the other model's answer (shadow comparisons)")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return _compact(fig)
 
 
@@ -88,6 +132,7 @@ def hypothesis_trends_chart(trends: pd.DataFrame) -> go.Figure:
     """Pass rate per hypothesis and time bin (bins without a check are left out)."""
     fig = px.line(trends.dropna(subset=["pass_rate"]), x="bin_start", y="pass_rate", color="hypothesis_id",
                   markers=True, hover_data=["checks", "passed", "failed", "errors"],
+                  labels={"bin_start": "time (UTC)", "pass_rate": "pass rate", "hypothesis_id": "hypothesis"},
                   title="Pass rate per hypothesis over time")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return _compact(fig, 340)
@@ -109,5 +154,8 @@ def golden_history_chart(history: pd.DataFrame) -> go.Figure:
                                   name="pass rate", text=history["file"]))
     figure.add_hline(y=MIN_PASS_RATE, line_dash="dash", annotation_text=f"SLO {fmt_pct_round(MIN_PASS_RATE)}")
     figure.update_layout(title="Golden pass rate", yaxis_tickformat=".0%", yaxis_range=[0, 1.05],
-                         height=320, margin=dict(t=50, b=30))
+                         height=320, margin=dict(t=50, b=30), xaxis_tickformat="%b %d %H:%M",
+                         xaxis_title="compare finished (UTC)", yaxis_title="pass rate")
+    if len(history) < 3:  # one or two runs: a tick per run, not sub-second ones between them
+        figure.update_xaxes(tickmode="array", tickvals=list(history["finished_at"]))
     return figure

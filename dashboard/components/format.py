@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
 MISSING = "–"
 
 
@@ -63,3 +65,57 @@ def fmt_simulation(summary: Any) -> str:
     """One line about a finished batch of demo traffic (engine.api.SimulateSummary)."""
     return (f"{summary.n} demo questions in {summary.sessions} sessions ({summary.elapsed_s:.1f} s, "
             f"{summary.adaptations} adaptations, final drift {summary.final_drift:.3f})")
+
+
+def fmt_change(value: float | None, kind: str) -> str:
+    """A signed change of a figure of `kind` (see FORMATS): "+2.5 pt" for shares, "+0.40 s" for latency."""
+    if _missing(value):
+        return MISSING
+    if kind == "pct":
+        return f"{100 * value:+.1f} pt"
+    if kind == "latency":
+        return f"{value / 1000:+.2f} s"
+    if kind == "count":
+        return f"{int(value):+,}"
+    return f"{value:+.3f}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A bin width or period in words: "1 s", "15 s", "5 min", "1 h", "1 day"."""
+    if _missing(seconds):
+        return MISSING
+    for size, unit in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}" + ("s" if unit == "day" and count > 1 else "")
+    return f"{seconds:g} s"
+
+
+def fmt_flag(value: bool | None) -> str:
+    return MISSING if value is None else ("yes" if value else "no")
+
+
+def fmt_text(value: Any) -> str:
+    """A name or free text cell; a missing one is the dash, never `None`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return str(value)
+
+
+def fmt_time(value: Any) -> str:
+    """A UTC timestamp to the second: "2026-11-25 12:00:05"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    try:
+        if pd.isna(value):
+            return MISSING
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, TypeError):
+        return str(value)
+
+
+# One formatter per kind of figure: every table cell of the dashboard goes through one of these.
+FORMATS = {
+    "count": fmt_count, "pct": fmt_pct, "quality": fmt_quality, "latency": fmt_latency,
+    "boundary": fmt_boundary, "number": fmt_number, "text": fmt_text, "flag": fmt_flag, "time": fmt_time,
+}

@@ -135,3 +135,70 @@ def sortable_columns() -> tuple[str, ...]:
 
 def message_events(message_id: str) -> list[dict[str, Any]]:
     return analysis.load_message_events(settings().paths.log, message_id)
+
+
+# ---- correctness where it is known, the daily question, red flags --------------------------------
+
+def correctness(filters: analysis.Filters) -> analysis.Correctness:
+    return cached(analysis.compute_correctness, store(), filters, **FIGURE_CACHE)
+
+
+def agreement_by_route_band(filters: analysis.Filters) -> pd.DataFrame:
+    return cached(analysis.compute_agreement_by_route_band, store(), filters, **FIGURE_CACHE)
+
+
+def accuracy_by_bucket_route(filters: analysis.Filters) -> pd.DataFrame:
+    return cached(analysis.compute_accuracy_by_bucket_route, store(), filters, **FIGURE_CACHE)
+
+
+def quality_by_method(filters: analysis.Filters) -> pd.DataFrame:
+    return cached(analysis.compute_quality_by_method, store(), filters, **FIGURE_CACHE)
+
+
+def period_comparison(filters: analysis.Filters, period: str) -> pd.DataFrame:
+    """This day (or week) against the one before, ending now (to the minute, so it caches)."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return cached(analysis.compute_period_comparison, store(), filters, now, period, **FIGURE_CACHE)
+
+
+def period_choices() -> list[str]:
+    return list(analysis.PERIODS)
+
+
+def main_share_saving(filters: analysis.Filters) -> dict[str, float | None]:
+    return analysis.compute_main_share_saving(routing_sources(filters))
+
+
+def red_flags(filters: analysis.Filters) -> list[analysis.RedFlag]:
+    """The runbook's red flags on this window's figures and the current boundaries."""
+    return analysis.compute_red_flags(headline(filters), routing_sources(filters), current_boundaries(filters))
+
+
+def verdict_reading(report: analysis.AbReport) -> analysis.VerdictReading:
+    return analysis.compute_verdict_reading(report.verdict)
+
+
+# ---- trends drawn honestly: sparse bins blanked, gaps broken, n kept ----------------------------
+
+def min_bin_answers() -> int:
+    return analysis.MIN_BIN_ANSWERS
+
+
+def trend_bin_seconds(filters: analysis.Filters) -> int:
+    return cached(analysis.compute_bin_seconds, store(), filters, **FIGURE_CACHE)
+
+
+def headline_trend(head: analysis.Headline) -> pd.DataFrame:
+    """The headline's per-bin trend ready to draw (sparkline points of too few answers left out)."""
+    return analysis.compute_trend_display(
+        head.trend, head.bin_seconds, ["pass_rate", "mean_quality", "p50_latency_ms", "p95_latency_ms"])
+
+
+def pass_rate_trend(filters: analysis.Filters) -> pd.DataFrame:
+    return analysis.compute_trend_display(pass_rate_over_time(filters), trend_bin_seconds(filters),
+                                          ["pass_rate", "mean_quality"], group_columns=["bucket"])
+
+
+def routing_split_trend(filters: analysis.Filters) -> pd.DataFrame:
+    return analysis.compute_trend_display(routing_split_over_time(filters), trend_bin_seconds(filters),
+                                          ["share"], group_columns=["bucket", "route"])

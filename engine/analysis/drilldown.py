@@ -18,7 +18,7 @@ from engine.errors import InputError
 # The columns a page shows (typed by the log schema), and those it can be sorted by.
 DRILLDOWN_COLUMNS: tuple[str, ...] = (
     "ts", "message_id", "trait", "bucket", "route", "source", "complexity", "boundary", "quality",
-    "latency_ms", "error_code", "question", "answer",
+    "latency_ms", "error_code", "question", "answer", "quality_method",
 )
 SORTABLE = ("ts", "quality", "latency_ms", "complexity", "boundary", "bucket", "route", "trait")
 

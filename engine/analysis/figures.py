@@ -508,8 +508,7 @@ def compute_period_comparison(store: EventStore, filters: Filters, now: datetime
                                        ("P95 latency", "p95_latency_ms", True),
                                        ("main-model share", "main_share", True)):
         now_value, before = getattr(current, name), getattr(previous, name)
-        change = None if now_value is None or before is None or (name != "answers" and not previous.answers) \
-            else now_value - before
+        change = None if now_value is None or before is None or not previous.answers else now_value - before
         worse = None if change is None or higher_worse is None else (change > 0 if higher_worse else change < 0)
         rows.append({"figure": figure, "current": now_value, "previous": before if previous.answers else None,
                      "change": change, "worse": worse})

@@ -21,12 +21,12 @@ def test_generate_demo_traffic_writes_events_and_state(log_path, data_dir):
     assert {e["origin"] for e in logged} == {"simulate"} and all(e["simulated"] for e in logged)
     assert (data_dir / "analytics" / "adaptive_routing_state.json").exists()
     assert "Generated 40 demo questions" in texts(at)
-    assert metrics(at)["Events"] == "40"
+    assert metrics(at)["Answers"] == "40"
     # The sidebar button adds more on top, with another seed.
     at.number_input(key="generate_demo_n").set_value(10).run()
     at.button(key="generate_demo").click().run()
     assert len(responses(log_path)) == 50
-    assert metrics(at)["Events"] == "50"
+    assert metrics(at)["Answers"] == "50"
 
 
 def test_ask_answers_and_logs_the_question(fixture_log):
@@ -41,6 +41,8 @@ def test_ask_answers_and_logs_the_question(fixture_log):
     last = logged[-1]
     assert last["question"] == "How do I merge two sorted lists in Python?" and last["trait"] == "technical"
     shown = metrics(at)
+    # The figures above the form are drawn again after the answer: the Answers card counts it.
+    assert shown["Answers"] == f"{before + 1:,}"
     assert shown["Route"] == last["route"] and shown["Bucket"] == last["bucket"]
     assert shown["Quality"] == f"{last['quality']:.3f}"
     assert at.success[0].value == last["answer"]

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from dashboard.components.format import fmt_count, fmt_pct
+from dashboard.components.tables import BANDIT_ARMS, format_table
 from engine.api import clear_engines
 from engine.gateway.app import create_app
 from engine.prompts.bandit import Bandit, compute_arm_table, load_bandit_stats
@@ -41,21 +42,22 @@ def test_hypotheses_page_shows_the_bandit_arms_like_the_engine(fixture_log, monk
 
     at = open_page("hypotheses")
     shown = metrics(at)
-    assert shown["Bandit"] == "enabled"
+    assert shown["Bandit"] == "on"
     assert shown["Epsilon"] == "0.2"
     assert shown["Selections"] == fmt_count(200)
     assert shown["Explored share"] == fmt_pct(stats["totals"]["explored_share"])
-    arms = next(t for t in tables(at) if "recipe_id" in t.columns)
-    expected = pd.DataFrame(compute_arm_table(stats))
-    pd.testing.assert_frame_equal(arms[expected.columns].reset_index(drop=True), expected, check_dtype=False)
+    arms = next(t for t in tables(at) if "Recipe" in t.columns)
+    expected = format_table(pd.DataFrame(compute_arm_table(stats)), BANDIT_ARMS)
+    pd.testing.assert_frame_equal(arms.reset_index(drop=True), expected, check_dtype=False)
+    assert "None" not in arms.to_string()
     figure = chart(at, "Pulls per recipe")
-    coding = arms[arms["pulls"] > 0]
-    assert values(trace(figure, "exploit").x).sum() + values(trace(figure, "explore").x).sum() == coding["pulls"].sum()
+    pulls = pd.DataFrame(compute_arm_table(stats))["pulls"]
+    assert values(trace(figure, "exploit").x).sum() + values(trace(figure, "explore").x).sum() == pulls.sum()
 
 
 def test_hypotheses_page_without_selections_explains_where_they_come_from(fixture_log):
     at = open_page("hypotheses")
-    assert metrics(at)["Bandit"] == "disabled (fixed recipe)"
+    assert metrics(at)["Bandit"] == "off"
     assert metrics(at)["Selections"] == "0"
     assert "POST /choose" in texts(at)
 
@@ -84,7 +86,7 @@ def test_settings_page_shows_the_gateway_up(fixture_log, served_gateway):
     at = open_page("settings")
     shown = metrics(at)
     assert shown["Gateway"] == "up"
-    assert shown["Gateway address"] == served_gateway
+    assert f"Address (AIOS_GATEWAY_URL): `{served_gateway}`" in texts(at)
     assert f"{served_gateway}/docs" in texts(at)
 
 
@@ -94,7 +96,7 @@ def test_settings_page_shows_the_gateway_down(fixture_log, monkeypatch):
     reset_settings()
     at = open_page("settings")
     assert metrics(at)["Gateway"] == "down"
-    assert metrics(at)["Gateway address"] == url
+    assert f"`{url}`" in texts(at)
     assert "python -m engine serve" in texts(at)
 
 

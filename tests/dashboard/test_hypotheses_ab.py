@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.analysis import ab_report
+from engine.analysis import ab_report, compute_verdict_reading
 from engine.loop import hypotheses as hyp
 from engine.provenance import EventSink
 from engine.settings import get_settings
@@ -91,7 +91,12 @@ def test_ab_table_and_verdict_equal_the_engine_report(log_path):
     expected = pd.DataFrame(ab_report.compute_table_rows(report))
     pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
     assert report.verdict.kind == "result"
-    assert any(report.verdict.text == s.value for s in at.success)
+    # The verdict reads as better / worse / inconclusive, in the box its reading calls for, with
+    # the engine's whole sentence under it.
+    reading = compute_verdict_reading(report.verdict)
+    boxes = {"better": at.success, "worse": at.warning, "trade-off": at.warning, "inconclusive": at.info}
+    assert any(reading.title in box.value and reading.detail in box.value for box in boxes[reading.kind])
+    assert report.verdict.text[1:] in texts(at)
     # Cells a user reads, spelled out: the quality difference and its interval.
     quality = report.metric("quality").result
     cell = shown.loc[0, "difference [95% CI]"]
@@ -178,3 +183,29 @@ def test_ab_table_uses_sessions_as_the_unit_when_sessions_have_several_answers(l
     assert shown.loc[0, "difference [95% CI]"] != pd.DataFrame(
         ab_report.compute_table_rows(by_answer)).loc[0, "difference [95% CI]"]
     assert ab_report.unit_note("session").capitalize() in texts(at)
+
+
+def write_same_arms_log(path: Path, n: int = 400) -> None:
+    """Both arms route with the same boundary and answer alike: whatever the numbers, no finding."""
+    rng = random.Random(12)
+    with EventSink(path) as sink:
+        for i in range(n):
+            event = response(i, rng)
+            event.boundary = 0.5
+            event.route = "main" if event.complexity >= 0.5 else "embedder"
+            event.error_code, event.source = None, f"{event.route}-model"
+            event.quality = round(min(1.0, max(0.0, rng.gauss(0.75, 0.1))), 4)
+            event.session_id = f"s{i // 4}-{event.bucket}"
+            sink.append(event)
+
+
+def test_an_inconclusive_result_is_said_so_in_a_neutral_box(log_path):
+    write_same_arms_log(log_path)
+    at = open_page("hypotheses")
+    report = ab_report.load_ab_report(get_settings())
+    reading = compute_verdict_reading(report.verdict)
+    assert reading.kind == "inconclusive"
+    neutral = [box.value for box in at.info if "Inconclusive" in box.value]
+    assert neutral and "inconclusive" in neutral[0].lower() and reading.detail in neutral[0]
+    assert "between" in reading.detail  # the intervals in words
+    assert not any("Inconclusive" in box.value for box in [*at.success, *at.warning, *at.error])

@@ -13,7 +13,7 @@ from tests.dashboard.fixture_log import response
 
 def test_appended_event_shows_up_and_only_new_bytes_are_read(fixture_log):
     at = open_page()
-    assert metrics(at)["Events"] == "120"
+    assert metrics(at)["Answers"] == "120"
     store = services.shared_store(str(fixture_log))
     size_before = fixture_log.stat().st_size
     read_before = store.counters.bytes_read_total
@@ -26,7 +26,7 @@ def test_appended_event_shows_up_and_only_new_bytes_are_read(fixture_log):
 
     at.run()  # what the 10 s fragment tick does in a browser
     assert not at.exception
-    assert metrics(at)["Events"] == "121"
+    assert metrics(at)["Answers"] == "121"
     assert store.counters.bytes_read_total - read_before == appended
     assert store.counters.restarts == 0
 
@@ -38,7 +38,7 @@ def test_drilldown_shows_an_appended_event_first(fixture_log):
     with EventSink(fixture_log) as sink:
         sink.append(event)
     at.run()
-    assert tables(at)[0]["message_id"].iloc[0] == "m00900"
+    assert tables(at)[0]["Message id"].iloc[0] == "m00900"
 
 
 def test_auto_refresh_toggle_runs_the_live_part_in_a_timed_fragment(fixture_log):
@@ -47,7 +47,7 @@ def test_auto_refresh_toggle_runs_the_live_part_in_a_timed_fragment(fixture_log)
     at.toggle(key="auto_refresh").set_value(True).run()
     assert not at.exception
     assert at.session_state["auto_refresh"] is True
-    assert metrics(at)["Events"] == "120"
+    assert metrics(at)["Answers"] == "120"
 
 
 def test_disable_cache_reads_the_whole_log_again(fixture_log):
@@ -61,4 +61,4 @@ def test_disable_cache_reads_the_whole_log_again(fixture_log):
     assert uncached.counters.refreshes > 1
     at.run()
     assert at.session_state["_uncached_store"] is not uncached
-    assert metrics(at)["Events"] == "120"
+    assert metrics(at)["Answers"] == "120"

@@ -7,18 +7,32 @@ import json
 import numpy as np
 import pytest
 
+from dashboard.components.charts import COMPLEXITY_TITLE
 from dashboard.components.format import fmt_boundary
+from dashboard.components.tables import ADAPTATIONS, format_table
 from engine.analysis import (
     DRIFT_RED_FLAG,
     DRIFT_SLO,
     Filters,
     compute_adaptations,
+    compute_bin_seconds,
     compute_boundary_over_time,
     compute_complexity_quality,
     compute_current_boundaries,
     compute_routing_split_over_time,
+    compute_trend_display,
 )
-from tests.dashboard.conftest import assert_same_frame, chart, engine_store, metrics, open_page, tables, trace, values
+from tests.dashboard.conftest import (
+    assert_same_frame,
+    chart,
+    engine_store,
+    metrics,
+    open_page,
+    tables,
+    texts,
+    trace,
+    values,
+)
 
 
 def check_routing(at, log_path, filters: Filters, boundaries: dict[str, float]) -> None:
@@ -27,7 +41,7 @@ def check_routing(at, log_path, filters: Filters, boundaries: dict[str, float]) 
     for bucket, value in boundaries.items():
         assert shown[f"{bucket} boundary"] == fmt_boundary(value)
     boundary_fig = chart(at, "Routing boundary over time")
-    scatter = chart(at, "Complexity vs quality (weight scatter)")
+    scatter = chart(at, COMPLEXITY_TITLE)
     split_fig = chart(at, "Routing split over time (share per bucket)")
     series = compute_boundary_over_time(store, filters)
     for bucket, rows in series.groupby("bucket"):
@@ -44,10 +58,14 @@ def check_routing(at, log_path, filters: Filters, boundaries: dict[str, float]) 
     assert sum(len(values(t.x)) for t in scatter.data) == len(points)
     drawn = sorted(s.x0 for s in scatter.layout.shapes)
     assert drawn == sorted(boundaries.values())
-    split = compute_routing_split_over_time(store, filters)
+    split = compute_trend_display(compute_routing_split_over_time(store, filters),
+                                  compute_bin_seconds(store, filters), ["share"], group_columns=["bucket", "route"])
     assert sum(len(values(t.y)) for t in split_fig.data) == len(split)
-    assert_same_frame(tables(at)[0].drop(columns=["ts"]),
-                      compute_adaptations(store, filters).drop(columns=["ts"]))
+    adaptations = compute_adaptations(store, filters)
+    assert_same_frame(tables(at)[0].drop(columns=["Time (UTC)"]),
+                      format_table(adaptations, ADAPTATIONS).drop(columns=["Time (UTC)"]))
+    if not adaptations.empty:  # the latest adaptation and its reason, in words above the table
+        assert f"because {adaptations['reason'].iloc[0]}" in texts(at)
 
 
 def test_routing_figures_equal_the_engine(fixture_log):
@@ -57,7 +75,7 @@ def test_routing_figures_equal_the_engine(fixture_log):
     boundaries = compute_current_boundaries(store, Filters())
     assert boundaries == {"control": 0.5, "treatment": 0.45}
     check_routing(at, fixture_log, Filters(), boundaries)
-    assert "quality delta 0.07 > 0.05 after 100 samples" in set(tables(at)[0]["reason"])
+    assert "quality delta 0.07 > 0.05 after 100 samples" in set(tables(at)[0]["Reason"])
 
 
 def test_routing_draws_the_boundaries_of_the_adaptive_state(fixture_log, data_dir):

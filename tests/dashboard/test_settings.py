@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from dashboard.components.format import fmt_count
+from dashboard.components.tables import EVENT_COUNTS, format_table
 from engine.analysis import compute_event_counts
 from engine.provenance import read_events
 from engine.settings import reset_settings
@@ -24,9 +25,9 @@ def test_settings_show_state_paths_and_counts(fixture_log, data_dir):
     assert shown["Kill switch"] == "adaptive ON"
     assert shown["Provider"] == "SIMULATED"
     assert json.loads(at.json[0].value) == state
-    assert_same_frame(tables(at)[0], compute_event_counts(engine_store(fixture_log)))
-    assert dict(zip(tables(at)[0]["event_type"], tables(at)[0]["events"])) == {
-        "response": 120, "hypothesis": 120, "adaptation": 4}
+    assert_same_frame(tables(at)[0], format_table(compute_event_counts(engine_store(fixture_log)), EVENT_COUNTS))
+    assert dict(zip(tables(at)[0]["Event type"], tables(at)[0]["Events"])) == {
+        "response": "120", "hypothesis": "120", "adaptation": "4"}
     paths = at.table[0].value
     assert str(fixture_log) in set(paths.iloc[:, 0])
 
