@@ -1,6 +1,7 @@
 """A router learned from the user's own labels: two heads, P(main answers well) and P(embedder answers
-well), each a logistic regression on word 1-2-gram TF-IDF of the questions that model answered; the
-route score is their difference, calibrated so the boundary 0.5 sends a chosen share to main.
+well), each a logistic regression on word 1-2-gram TF-IDF plus log length and log count of numbers of
+the questions that model answered; the route score is their difference, calibrated so the boundary
+0.5 sends a chosen share to main.
 
 Training (scikit-learn, imported only by `train_model`) writes a versioned JSON model; scoring is
 pure Python over that file (a few dozen dictionary lookups per question), so the loop never needs
@@ -39,8 +40,14 @@ MODEL_FORMAT_VERSION = 1
 # score only after about 300 logged answers, about 150 per route).
 MIN_LABELS_PER_ROUTE = 100
 HELD_OUT_SHARE = 0.2
+REGULARISATION_C = 0.3  # stronger than scikit-learn's 1.0: a few hundred labels per route overfit at 1.0
 FOLDS = 5
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+LOG_201 = math.log1p(200)
+LOG_21 = math.log1p(20)
 
 
 def compute_terms(question: str, trait: str = "general") -> list[str]:
@@ -51,15 +58,34 @@ def compute_terms(question: str, trait: str = "general") -> list[str]:
     return terms
 
 
+def compute_shape(question: str) -> tuple[float, float]:
+    """Two dense features beside the terms, so a head learns from the user's own traffic how length and
+    quantities bear on each model (the terms are L2-normalised and cannot carry length): log word
+    count and log count of numbers, each scaled to about [0, 1]."""
+    return (math.log1p(len(question.split())) / LOG_201, math.log1p(len(NUMBER.findall(question))) / LOG_21)
+
+
+@dataclass(frozen=True)
+class Features:
+    terms: list[str]
+    shape: tuple[float, float]
+
+
+def compute_features(question: str, trait: str = "general") -> Features:
+    return Features(compute_terms(question, trait), compute_shape(question))
+
+
 @dataclass(frozen=True)
 class Head:
-    """One logistic regression over sublinear TF-IDF terms (L2-normalised), as scikit-learn fits it."""
+    """One logistic regression over sublinear TF-IDF terms (L2-normalised) and the two shape features,
+    as scikit-learn fits it."""
 
-    weights: dict[str, tuple[float, float]]  # term -> (idf, coefficient); terms with coefficient 0 dropped
+    weights: dict[str, tuple[float, float]]  # term -> (idf, coefficient)
     intercept: float
+    shape: tuple[float, float] = (0.0, 0.0)  # coefficients of compute_shape's two features
 
-    def probability(self, terms: Sequence[str]) -> float:
-        counts = Counter(terms)
+    def probability(self, features: Features) -> float:
+        counts = Counter(features.terms)
         norm = 0.0
         dot = 0.0
         # The norm runs over every known term, including those whose coefficient was dropped: only
@@ -72,15 +98,19 @@ class Head:
             norm += value * value
             dot += value * entry[1]
         z = self.intercept + (dot / math.sqrt(norm) if norm > 0 else 0.0)
+        z += self.shape[0] * features.shape[0] + self.shape[1] * features.shape[1]
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def to_dict(self) -> dict[str, Any]:
         # Full precision: a reloaded model scores exactly as the one that was trained.
-        return {"intercept": self.intercept, "terms": {t: [i, c] for t, (i, c) in sorted(self.weights.items())}}
+        return {"intercept": self.intercept, "shape": list(self.shape),
+                "terms": {t: [i, c] for t, (i, c) in sorted(self.weights.items())}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Head:
-        return cls({str(t): (float(v[0]), float(v[1])) for t, v in data["terms"].items()}, float(data["intercept"]))
+        shape = data["shape"]
+        return cls({str(t): (float(v[0]), float(v[1])) for t, v in data["terms"].items()}, float(data["intercept"]),
+                   (float(shape[0]), float(shape[1])))
 
 
 @dataclass(frozen=True)
@@ -96,15 +126,16 @@ class LearnedModel:
 
     def need(self, question: str, trait: str = "general") -> float:
         """P(main answers well) - P(embedder answers well), in [-1, 1]."""
-        terms = compute_terms(question, trait)
-        return self.main.probability(terms) - self.embedder.probability(terms)
+        features = compute_features(question, trait)
+        return self.main.probability(features) - self.embedder.probability(features)
 
     def score(self, question: str, trait: str = "general") -> float:
         return calibrate(self.need(question, trait), self.center, self.spread)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "version": self.version,
-                "features": "word 1-2-gram sublinear TF-IDF (L2) + trait term; logistic regression per route",
+                "features": "word 1-2-gram sublinear TF-IDF (L2) + trait term, plus log words and log numbers; "
+                             "logistic regression per route",
                 "center": self.center, "spread": self.spread, "training": self.training,
                 "heads": {runbook.MAIN: self.main.to_dict(), runbook.EMBEDDER: self.embedder.to_dict()}}
 
@@ -175,8 +206,9 @@ class LearnedRouter(Router):
     def explain(self, question: str, trait: str = "general") -> dict[str, Any]:
         if self.model is None:
             return {"score": self.score(question, trait), "model": None}
-        terms = compute_terms(question, trait)
-        p_main, p_embedder = self.model.main.probability(terms), self.model.embedder.probability(terms)
+        features = compute_features(question, trait)
+        terms = features.terms
+        p_main, p_embedder = self.model.main.probability(features), self.model.embedder.probability(features)
         # The terms that push hardest towards main (coefficient main - embedder, weighted by idf).
         pushes = {t: round(self.model.main.weights.get(t, (0, 0))[1] - self.model.embedder.weights.get(t, (0, 0))[1], 4)
                   for t in set(terms)}
@@ -236,7 +268,8 @@ def check_label_counts(labels: Sequence[Label], minimum: int = MIN_LABELS_PER_RO
     return n_main, n_embedder
 
 
-def _fit_head(texts: list[list[str]], outcomes: list[bool]) -> Head:
+def _fit_head(rows: list[Features], outcomes: list[bool]) -> Head:
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -244,19 +277,21 @@ def _fit_head(texts: list[list[str]], outcomes: list[bool]) -> Head:
         p = min(0.999, max(0.001, float(np.mean(outcomes)))) if outcomes else 0.5
         return Head({}, math.log(p / (1 - p)))
     vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, min_df=2)
-    matrix = vectorizer.fit_transform(texts)
-    model = LogisticRegression(C=1.0, max_iter=1000)
+    terms = vectorizer.fit_transform([row.terms for row in rows])
+    matrix = hstack([terms, csr_matrix(np.array([row.shape for row in rows]))]).tocsr()
+    model = LogisticRegression(C=REGULARISATION_C, max_iter=1000)
     model.fit(matrix, outcomes)
     coef = model.coef_[0]
     weights = {term: (float(vectorizer.idf_[index]), float(coef[index]))
                for term, index in vectorizer.vocabulary_.items()}
-    return Head(weights, float(model.intercept_[0]))
+    width = terms.shape[1]
+    return Head(weights, float(model.intercept_[0]), (float(coef[width]), float(coef[width + 1])))
 
 
 def _fit_heads(labels: Sequence[Label]) -> tuple[Head, Head]:
     heads = []
     for route in runbook.ROUTES:
-        rows = [(compute_terms(lb.question, lb.trait), _outcome(lb, route)) for lb in labels]
+        rows = [(compute_features(lb.question, lb.trait), _outcome(lb, route)) for lb in labels]
         known = [(t, o) for t, o in rows if o is not None]
         heads.append(_fit_head([t for t, _ in known], [bool(o) for _, o in known]))
     return heads[0], heads[1]
@@ -269,8 +304,8 @@ def _outcome(label: Label, route: str) -> bool | None:
 def _needs(main: Head, embedder: Head, labels: Sequence[Label]) -> np.ndarray:
     out = []
     for label in labels:
-        terms = compute_terms(label.question, label.trait)
-        out.append(main.probability(terms) - embedder.probability(terms))
+        features = compute_features(label.question, label.trait)
+        out.append(main.probability(features) - embedder.probability(features))
     return np.array(out, dtype=float)
 
 
@@ -328,7 +363,7 @@ def compute_held_out(labels: Sequence[Label], test: Sequence[Label], target_main
     for route, head in ((runbook.MAIN, main), (runbook.EMBEDDER, embedder)):
         known = [(lb, _outcome(lb, route)) for lb in test if _outcome(lb, route) is not None]
         if known:
-            hits = [(head.probability(compute_terms(lb.question, lb.trait)) >= 0.5) == bool(o) for lb, o in known]
+            hits = [(head.probability(compute_features(lb.question, lb.trait)) >= 0.5) == bool(o) for lb, o in known]
             heads[route] = {"labels": len(known), "accuracy": round(float(np.mean(hits)), 4)}
     return {"questions": len(test), "both_outcomes": len(both), "apgr": apgr,
             "main_share": round(float(np.mean(scores >= runbook.CONTROL_BOUNDARY)), 4) if len(test) else None,
@@ -336,17 +371,18 @@ def compute_held_out(labels: Sequence[Label], test: Sequence[Label], target_main
 
 
 def train_model(labels: Sequence[Label], *, target_main_share: float | None = None,
-                folds: int = FOLDS, minimum: int = MIN_LABELS_PER_ROUTE) -> LearnedModel:
+                folds: int = FOLDS, minimum: int = MIN_LABELS_PER_ROUTE, held_out: bool = True) -> LearnedModel:
     """Learn a router from `labels`. The held-out estimate trains on 80 % of the questions (by hash)
     and reports on the rest; the saved model is then trained on all of them and calibrated on their
     out-of-fold needs so that the boundary 0.5 sends `target_main_share` (default: the traffic's own
-    share, `default_main_share`) to main. Raises InputError when a route has too few labels."""
+    share, `default_main_share`) to main. `held_out` False skips the estimate (benches that measure
+    on their own split). Raises InputError when a route has too few labels."""
     started = time.perf_counter()
     n_main, n_embedder = check_label_counts(labels, minimum)
     share = default_main_share(labels) if target_main_share is None else target_main_share
     train = [lb for lb in labels if split_of(lb.question) >= HELD_OUT_SHARE]
     test = [lb for lb in labels if split_of(lb.question) < HELD_OUT_SHARE]
-    held_out = compute_held_out(train, test, share, folds) if train and test else None
+    estimate = compute_held_out(train, test, share, folds) if held_out and train and test else None
     main, embedder = _fit_heads(labels)
     center, spread = compute_calibration(_out_of_fold_needs(labels, folds), share)
     trained_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -357,7 +393,7 @@ def train_model(labels: Sequence[Label], *, target_main_share: float | None = No
                 "both_outcomes": sum(lb.main_correct is not None and lb.embedder_correct is not None
                                      for lb in labels),
                 "label_sources": dict(sorted(sources.items())), "date": trained_at,
-                "target_main_share": round(share, 4), "held_out": held_out,
+                "target_main_share": round(share, 4), "held_out": estimate,
                 "seconds": round(time.perf_counter() - started, 2)}
     return LearnedModel(version=f"learned-{trained_at[:10]}-{digest}", main=main, embedder=embedder,
                         center=center, spread=spread, training=training)

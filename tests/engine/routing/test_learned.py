@@ -15,11 +15,13 @@ import pytest
 from engine.errors import InputError
 from engine.providers.sim_world import generate_questions, p_correct, truth_of
 from engine.routing.learned import (
+    REGULARISATION_C,
     Label,
     LearnedModel,
     LearnedRouter,
     ModelFileError,
-    compute_terms,
+    _fit_head,
+    compute_features,
     load_model,
     load_pairs,
     load_router,
@@ -64,19 +66,20 @@ def test_learned_router_sends_the_hard_questions_to_main(model):
 
 def test_saved_model_scores_like_scikit_learn_fitted_it(model, tmp_path):
     """The pure-Python scorer reproduces the fitted vectorizer and regression (no pickle, no sklearn)."""
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     labels = make_labels(300, seed=2)
-    texts = [compute_terms(lb.question, lb.trait) for lb in labels]
+    rows = [compute_features(lb.question, lb.trait) for lb in labels]
     vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, min_df=2)
-    matrix = vectorizer.fit_transform(texts)
-    fitted = LogisticRegression(C=1.0, max_iter=1000).fit(matrix, [lb.main_correct for lb in labels])
-    from engine.routing.learned import _fit_head
+    matrix = hstack([vectorizer.fit_transform([r.terms for r in rows]),
+                     csr_matrix(np.array([r.shape for r in rows]))]).tocsr()
+    fitted = LogisticRegression(C=REGULARISATION_C, max_iter=1000).fit(matrix, [lb.main_correct for lb in labels])
 
-    head = _fit_head(texts, [bool(lb.main_correct) for lb in labels])
+    head = _fit_head(rows, [bool(lb.main_correct) for lb in labels])
     expected = fitted.predict_proba(matrix)[:, 1]
-    ours = np.array([head.probability(t) for t in texts])
+    ours = np.array([head.probability(r) for r in rows])
     assert np.allclose(ours, expected, atol=1e-6)
 
     path = model.save(tmp_path / "router.json")
