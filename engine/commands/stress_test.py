@@ -131,7 +131,7 @@ def _http_call(url: str, timeout: float) -> Callable[[str, str], str | None]:
     def call(question: str, trait: str) -> str | None:
         try:
             response = session.post(f"{url}/v1/chat/completions", timeout=timeout,
-                                    json={"model": "aios-router", "messages": [{"role": "user", "content": question}]})
+                                    json={"model": "router", "messages": [{"role": "user", "content": question}]})
         except requests.RequestException as exc:
             return type(exc).__name__
         if response.status_code != 200:

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="OpenAI-compatible chat over the closed routing loop (model `router`), the prompt "
                     "engine's recipes (/engine/plan, /engine/transform, /diagnostics), the epsilon-greedy "
                     "recipe bandit and Prometheus metrics. Every error is "
-                    '{"error": {"code": ..., "message": ...}}.',
+                    '{"error": {"code": ..., "message": ..., "type": ..., "param": ...}} with OpenAI\'s status codes.',
     )
     install_gateway(app, gateway)
     install_error_handlers(app)
