@@ -1,4 +1,5 @@
-"""Routing: boundary over time with the drift SLO, complexity vs quality, routing split, adaptations."""
+"""Routing: boundary over time with the drift SLO, complexity vs quality, routing split, adaptations,
+replay curves per router and training the learned router."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.components import charts
 from dashboard.components.empty import render_empty_state, render_log_warning
-from dashboard.components.format import fmt_boundary
+from dashboard.components.format import fmt_boundary, fmt_pct
 from dashboard.components.live import render_live
 from dashboard.components.tables import ADAPTATIONS, render_table
 
@@ -49,4 +50,33 @@ def render_routing() -> None:
     render_log_warning(summary)
 
 
+def render_replay(boundaries: dict[str, float]) -> None:
+    """Replay curves of each router on the current log, and training the learned router from it."""
+    st.subheader("Replay: other routers and boundaries on this traffic")
+    curves, marks = services.replay_view(boundaries)
+    if curves.empty:
+        st.info("No routed answers to replay yet.")
+    else:
+        st.plotly_chart(charts.replay_curve_chart(curves, marks), key="replay_curve_chart")
+        st.caption("Estimated from the answers' recorded route probabilities (AIOS_EXPLORE_RATE) and shadow "
+                   "comparisons; the same figures as `python -m engine replay`.")
+    if st.button("Train the learned router from this log", key="train_learned_router"):
+        try:
+            with st.spinner("Training on the log's labels..."):
+                trained = services.train_learned_router()
+        except services.EngineError as exc:
+            st.warning(str(exc))
+        else:
+            held = trained.get("held_out") or {}
+            apgr = "-" if held.get("apgr") is None else fmt_boundary(held["apgr"])
+            share = "-" if held.get("main_share") is None else fmt_pct(held["main_share"])
+            st.success(f"Model {trained['version']} trained on {trained['size']} questions and saved to "
+                       f"{trained['out']}. Held out ({held.get('questions', 0)} questions it never saw): "
+                       f"APGR {apgr}, main share at 0.5 {share}. Use it with AIOS_ROUTER=learned and "
+                       f"AIOS_ROUTER_MODEL={services.learned_model_path()}.")
+
+
 render_live(render_routing)
+# Outside the live fragment: the replay reads the whole log, and training is on demand only.
+if services.log_summary()["responses"]:
+    render_replay(services.current_boundaries(services.current_filters()))

@@ -159,3 +159,22 @@ def golden_history_chart(history: pd.DataFrame) -> go.Figure:
     if len(history) < 3:  # one or two runs: a tick per run, not sub-second ones between them
         figure.update_xaxes(tickmode="array", tickvals=list(history["finished_at"]))
     return figure
+
+
+def replay_curve_chart(curves: pd.DataFrame, marks: pd.DataFrame) -> go.Figure:
+    """Estimated quality against main share per router (replayed on the log), with the boundaries in
+    use marked on the curve of the router the log used."""
+    fig = px.line(curves, x="main_share", y="quality", color="router", markers=True,
+                  hover_data={"boundary": ":.3f", "accuracy": ":.3f"},
+                  labels={"main_share": "share sent to main", "quality": "estimated mean quality"},
+                  title="Replay: quality against main share, per router, on the logged traffic")
+    for _, mark in marks.iterrows():
+        if mark["main_share"] is None or mark["quality"] is None:
+            continue
+        fig.add_trace(go.Scatter(x=[mark["main_share"]], y=[mark["quality"]], mode="markers+text",
+                                 marker={"size": 13, "symbol": "diamond",
+                                         "color": BUCKET_COLORS.get(mark["bucket"], "black")},
+                                 text=[f"{mark['bucket']} {mark['boundary']:.3f}"], textposition="top center",
+                                 name=f"{mark['bucket']} boundary in use", showlegend=True))
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    return _compact(fig, 380)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.services.cache import cached, settings, store
+from dashboard.services.cache import cached, file_stamp, settings, store
 from dashboard.services.system import adaptive_state
 from engine import analysis, runbook
 
@@ -202,3 +202,38 @@ def pass_rate_trend(filters: analysis.Filters) -> pd.DataFrame:
 def routing_split_trend(filters: analysis.Filters) -> pd.DataFrame:
     return analysis.compute_trend_display(routing_split_over_time(filters), trend_bin_seconds(filters),
                                           ["share"], group_columns=["bucket", "route"])
+
+
+# ---- replay curves and the learned router (Routing page) -------------------------------------
+
+def learned_model_path() -> Path:
+    """Where the Routing page's "Train" button writes the learned router: AIOS_ROUTER_MODEL when set
+    (the model the loop uses with AIOS_ROUTER=learned), else learned_router.json beside the log."""
+    current = settings()
+    if current.aios_router_model:
+        return Path(current.aios_router_model)
+    return current.paths.log.parent / "learned_router.json"
+
+
+def _replay_view(current: analysis.EventStore, boundaries: tuple[tuple[str, float], ...],
+                 model: str) -> dict[str, Any]:
+    from engine.analysis.replay import compute_replay_view, load_log_events
+
+    return compute_replay_view(load_log_events(current.path), dict(boundaries), model)
+
+
+def replay_view(boundaries: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(curves, marks): quality against main share per router on the whole log, and the boundaries in
+    use as points on the curve of the router the log used."""
+    model = learned_model_path()
+    view = cached(_replay_view, store(), tuple(sorted(boundaries.items())), str(model), ttl=600, max_entries=8,
+                  key=file_stamp(model))
+    return pd.DataFrame(view["curves"]), pd.DataFrame(view["marks"])
+
+
+def train_learned_router() -> dict[str, Any]:
+    """Train the learned router on the whole log (archives included) and save it; its summary with the
+    held-out estimate. Raises InputError (too few labels) for the page to show."""
+    from engine.analysis.replay import train_router_from_log
+
+    return train_router_from_log(settings().paths.log, learned_model_path(), include_archives=True)

@@ -358,3 +358,46 @@ def compute_optimize(events: Sequence[dict[str, Any]], *, target_main_share: flo
                             boundary=boundary, explore_rate=rate, curves=False)
     return OptimizeResult(goal=goal, router=chosen.name, router_version=chosen.version, boundary=round(boundary, 6),
                           replay=replay, reference_quality=reference)
+
+
+# What the dashboard's Routing page shows ------------------------------------------------------
+
+def compute_replay_view(events: Sequence[dict[str, Any]], boundaries: dict[str, float],
+                        model: Path | str | None = None) -> dict[str, Any]:
+    """The replay curves (quality against main share) of complexity, length and, with a usable model,
+    the learned router on the logged traffic, and each bucket's boundary in use as a point on the
+    curve of the router the log used. Empty lists when the log has no routed answers."""
+    logged = compute_logged(events)
+    if not logged.questions:
+        return {"curves": [], "marks": [], "router": None}
+    rate = logged.explore_rate
+    routers: list[Router] = [get_router(name) for name in BASELINES]
+    if model is not None:
+        try:
+            routers.append(LearnedRouter(load_model(model)))
+        except InputError:
+            pass  # no model trained yet (or unusable): the page shows the two baselines
+    curves = []
+    for router in routers:
+        for point in compute_curve(logged, compute_scores(logged, router), rate):
+            curves.append({"router": router.name, **point})
+    used = resolve_replay_router(None, model, logged)
+    scores = compute_scores(logged, used)
+    marks = []
+    for bucket, boundary in sorted(boundaries.items()):
+        share, quality, _, _, _ = compute_policy(logged, scores, boundary, rate)
+        marks.append({"router": used.name, "bucket": bucket, "boundary": boundary, "main_share": share,
+                      "quality": quality.value})
+    return {"curves": curves, "marks": marks, "router": used.name}
+
+
+def train_router_from_log(path: Path | str, out: Path | str, *, include_archives: bool = False,
+                          target_main_share: float | None = None) -> dict[str, Any]:
+    """Train the learned router on the log's labels, save it to `out`, and return its summary (what
+    it learned from and its held-out estimate). InputError when a route has too few labels."""
+    from engine.routing.learned import summarise_model, train_model
+
+    model = train_model(compute_labels(load_log_events(path, include_archives=include_archives)),
+                        target_main_share=target_main_share)
+    model.save(Path(out))
+    return {**summarise_model(model), "out": str(out)}

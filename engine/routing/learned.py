@@ -41,7 +41,7 @@ MODEL_FORMAT_VERSION = 1
 MIN_LABELS_PER_ROUTE = 100
 HELD_OUT_SHARE = 0.2
 REGULARISATION_C = 0.3  # stronger than scikit-learn's 1.0: a few hundred labels per route overfit at 1.0
-FOLDS = 5
+FOLDS = 3  # out-of-fold calibration: 3 folds keep training on 10,000 labels under 30 s on 2 shared cores
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 
 
