@@ -317,10 +317,18 @@ def load_model_config(settings: Settings | None = None) -> ModelConfig:
     path = settings.paths.model_config
     raw: dict[str, Any] = json.loads(json.dumps(DEFAULT_MODEL_CONFIG))
     if path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: is a directory (or not a regular file), expected model_config.json")
         try:
             loaded = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be a model config") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a JSON object with main_model and embedder_llm")
         for key in ("main_model", "embedder_llm"):

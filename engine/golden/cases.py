@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from typing import Any
 from engine.atomic import write_text_atomic
 from engine.errors import InputError
 from engine.golden.expect import Check, parse_checks, parse_expected
+
+log = logging.getLogger(__name__)
+
+# Above these a golden set is named in a warning before anything is asked: a 50 MB set is 250,000
+# questions, which nobody should start by accident.
+LARGE_FILE_BYTES = 5_000_000
+LARGE_SET_CASES = 5_000
 
 # 2: K samples per case with their spread, and the sampling params sent (version 1 still loads).
 BASELINE_VERSION = 2
@@ -99,15 +107,23 @@ def _read_json(path: Path, what: str) -> Any:
     if path.is_dir():
         raise InputError(f"{path}: is a directory, expected a {what} JSON file")
     try:
+        size = path.stat().st_size
+        if size > LARGE_FILE_BYTES:
+            log.warning("%s: the %s file is %.0f MB; reading it and asking every case takes a while "
+                        "(Ctrl-C stops, nothing is half-written)", path, what, size / 1e6)
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path}: {what} file is not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} file ({exc.strerror or type(exc).__name__})") from None
     if not text.strip():
         raise InputError(f"{path}: {what} file is empty")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: {what} file is nested too deeply to be a {what}") from None
 
 
 def load_golden_set(path: Path | str) -> GoldenSet:
@@ -132,6 +148,10 @@ def load_golden_set(path: Path | str) -> GoldenSet:
         if not isinstance(item, dict):
             raise InputError(f"{where}: expected an object with id, question and trait, got {type(item).__name__}")
         case_id = item.get("id")
+        if isinstance(case_id, (int, float)) and not isinstance(case_id, bool):
+            raise InputError(f"{where}: field 'id' is the number {case_id}; ids are text: write \"{case_id}\"")
+        if case_id is not None and not isinstance(case_id, str):
+            raise InputError(f"{where}: field 'id' must be text, got {type(case_id).__name__}")
         if not isinstance(case_id, str) or not case_id.strip():
             raise InputError(f"{where}: field 'id' is missing or empty")
         case_id = case_id.strip()
@@ -150,6 +170,9 @@ def load_golden_set(path: Path | str) -> GoldenSet:
         expected = parse_expected(item.get("expected"), where)
         checks = parse_checks(item.get("assert"), where)
         cases.append(GoldenCase(case_id, question.strip(), trait.strip(), expected, checks))
+    if len(cases) > LARGE_SET_CASES:
+        log.warning("%s: %d golden cases; every run asks each of them (Ctrl-C stops, nothing is half-written)",
+                    path, len(cases))
     return GoldenSet(path=path, cases=tuple(cases))
 
 

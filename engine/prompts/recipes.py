@@ -276,10 +276,12 @@ def compute_recipe_text(text: str, path: str, settings: Settings) -> tuple[Recip
     """Validate a recipe file's text: JSON first (an error names its line), then `compute_recipe`."""
     try:
         data = json.loads(text)
+        return compute_recipe(data, path, settings, compute_field_lines(text))
     except json.JSONDecodeError as exc:
         return None, [ValidationIssue(path, f"not valid JSON: {exc.msg}", "json_parse", "error",
                                       line_number=exc.lineno)]
-    return compute_recipe(data, path, settings, compute_field_lines(text))
+    except RecursionError:  # `[` x 100,000: no recipe is nested like that
+        return None, [ValidationIssue(path, "nested too deeply to be a recipe", "json_parse", "error")]
 
 
 _WS = re.compile(r"[ \t\n\r]*")

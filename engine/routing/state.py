@@ -77,7 +77,8 @@ def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None =
     What has a safe default may be missing (a hand-written or older file): the experiment seed
     (`experiment_seed`), the config (runbook defaults), the control bucket (control never moves: a
     fresh one at the control boundary) and the counters. `config`, when given (the engine's own),
-    takes precedence over the file's. Raises StateFormatError naming the field.
+    takes precedence over the file's and bounds every boundary to control +/- its max drift
+    (`check_state`). Raises StateFormatError naming the field.
     """
     if not isinstance(data, dict):
         raise StateFormatError("not a JSON object with a 'buckets' field")
@@ -93,6 +94,7 @@ def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None =
         if spec.name in recorded and not _is_number(recorded[spec.name]):
             raise StateFormatError(f"field config.{spec.name} is not a number")
     _check_config(AdaptiveConfig.from_dict(recorded), "config.")
+    engine_config = config is not None
     config = config or AdaptiveConfig.from_dict(recorded)
     bad = _non_finite_at(buckets, "buckets")
     if bad is not None:
@@ -109,7 +111,7 @@ def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None =
         state = AdaptiveState.from_dict(document, config)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise StateFormatError(f"not an adaptive state ({type(exc).__name__}: {exc})") from None
-    check_state(state)
+    check_state(state, drift_bound=engine_config)
     return state
 
 
@@ -117,23 +119,27 @@ def parse_state(data: Any, experiment_seed: str, config: AdaptiveConfig | None =
 _BOUND_SLACK = 1e-9
 
 
-def check_state(state: AdaptiveState) -> None:
-    """Values a running controller can never produce: raise StateFormatError naming the field.
+def check_state(state: AdaptiveState, *, drift_bound: bool = True) -> None:
+    """Values no controller can produce: raise StateFormatError naming the field.
 
-    The config itself must be sane (control boundary in [0, 1], max drift within the runbook's
-    drift SLO), every boundary within control +/- max drift (what the controller clamps to: 0.5
-    +/- 0.075 by default), every number finite and every count non-negative.
+    Always: a sane config (control boundary in [0, 1], max drift within the runbook's drift SLO),
+    boundaries in [0, 1] (a complexity score's range), every number finite, every count >= 0.
+    With `drift_bound` (the writer, which routes with the state): every boundary within control
+    +/- max drift, what its controller clamps to (the README's 0.5 +/- 0.075). The reader leaves
+    a boundary in [0, 1] beyond that to the drift SLO, which reports it instead of hiding it.
     """
     config = state.config
     _check_config(config, "config.")
-    low = config.control_boundary - config.max_boundary_drift - _BOUND_SLACK
-    high = config.control_boundary + config.max_boundary_drift + _BOUND_SLACK
+    if drift_bound:
+        low = config.control_boundary - config.max_boundary_drift - _BOUND_SLACK
+        high = config.control_boundary + config.max_boundary_drift + _BOUND_SLACK
+        allowed = f"control {config.control_boundary} +/- {config.max_boundary_drift}"
+    else:
+        low, high, allowed = 0.0, 1.0, "[0, 1]"
     for name, bucket in state.buckets.items():
         where = f"buckets.{name}"
         if not (math.isfinite(bucket.boundary) and low <= bucket.boundary <= high):
-            raise StateFormatError(
-                f"field {where}.boundary is {bucket.boundary}, outside control {config.control_boundary} "
-                f"+/- {config.max_boundary_drift}")
+            raise StateFormatError(f"field {where}.boundary is {bucket.boundary}, outside {allowed}")
         for field_name in ("sample_count", "errors", "adaptations"):
             _non_negative(getattr(bucket, field_name), f"{where}.{field_name}")
         for route, stats in bucket.routes.items():
@@ -210,6 +216,12 @@ def read_state_file(path: Path | str) -> StateRead:
     `problem` (naming the file and the field) and logs it as a warning.
     """
     path = Path(path)
+    from engine.store.select import state_target
+
+    if (target := state_target(path)) is not None:  # the shared store (AIOS_STORE_URL)
+        from engine.store.postgres import read_state_target
+
+        return read_state_target(target, path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -320,6 +332,17 @@ class StateCache:
     read-only (`step` returns a new state; `Engine.load_state` hands out a copy).
     """
 
+    def __new__(cls, path: Path, experiment_seed: str, config: AdaptiveConfig) -> StateCache:
+        # Pluggable backend: the settings' own state lives in PostgreSQL when AIOS_STORE_URL is set.
+        if cls is StateCache:
+            from engine.store.select import state_target
+
+            if state_target(path) is not None:
+                from engine.store.postgres import PostgresStateCache
+
+                return super().__new__(PostgresStateCache)
+        return super().__new__(cls)
+
     def __init__(self, path: Path, experiment_seed: str, config: AdaptiveConfig) -> None:
         self.path = path
         self.experiment_seed = experiment_seed
@@ -377,7 +400,16 @@ class StagedCacheWrite:
 
 @contextmanager
 def state_lock(path: Path) -> Iterator[None]:
-    """Exclusive cross-process (flock) and cross-thread lock for a read-modify-write of the state."""
+    """Exclusive cross-process (flock) and cross-thread lock for a read-modify-write of the state;
+    with AIOS_STORE_URL, a transaction holding the experiment's row (every replica, every host)."""
+    from engine.store.select import state_target
+
+    if (target := state_target(path)) is not None:
+        from engine.store.postgres import state_transaction
+
+        with state_transaction(target):
+            yield
+        return
     lock_file = lock_path_for(path)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with _THREAD_LOCK:
@@ -392,6 +424,14 @@ def state_lock(path: Path) -> Iterator[None]:
 
 def reset_state(path: Path) -> Path | None:
     """Delete the state file (runbook: "Clear Adaptive State"); returns the path if one existed."""
+    from engine.store.select import state_target
+
+    if (target := state_target(path)) is not None:  # the store's row is cleared instead
+        from engine.store.postgres import write_document
+
+        existed = write_document(target, None)
+        log.info("adaptive state of experiment %s cleared in the store", target.experiment)
+        return path if existed else None
     with state_lock(path):
         try:
             path.unlink()

@@ -194,3 +194,154 @@ def test_10_rotate_refuses_a_directory_and_renames_nothing(tmp_path):
         rotate_log(log)
     assert log.is_dir()
     assert not [p.name for p in tmp_path.iterdir() if "rotating" in p.name or p.name.endswith(".gz")]
+
+
+# 5. Hostile files where configuration is read ----------------------------------------------------
+
+DEEP = "[" * 100_000
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (DEEP.encode(), "nested too deeply"),
+    (b"\xff\xfe{\"main_model\": {}}", "not UTF-8"),
+    (None, "is a directory"),
+])
+def test_5_model_config_that_is_deep_not_utf8_or_a_directory(data_dir, content, problem):
+    path = data_dir / "config" / "model_config.json"
+    path.parent.mkdir(parents=True)
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    for command in (["status"], ["ask", "hi"]):
+        done = run_engine(*command)
+        assert done.returncode == EXIT_BAD_INPUT, done.stderr
+        assert "Traceback" not in done.stderr and f"{path}: " in done.stderr and problem in done.stderr
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (DEEP.encode(), "nested too deeply"),
+    (b"\xff\xfe[{\"id\": \"a\"}]", "not UTF-8"),
+    (None, "is a directory"),
+])
+def test_5_golden_set_that_is_deep_not_utf8_or_a_directory(tmp_path, content, problem):
+    path = tmp_path / "set.json"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    done = run_engine("golden", "compare", "--set", str(path), "--no-progress")
+    assert done.returncode == EXIT_BAD_INPUT, done.stderr
+    assert "Traceback" not in done.stderr and f"{path}: " in done.stderr and problem in done.stderr
+
+
+def _recipes_with_a_hostile_file(data_dir: Path, content: bytes) -> Path:
+    from engine.prompts.store import SHIPPED_RECIPES_DIR
+
+    folder = data_dir / "recipes"
+    folder.mkdir()
+    for shipped in SHIPPED_RECIPES_DIR.glob("*.json"):
+        (folder / shipped.name).write_bytes(shipped.read_bytes())
+    bad = folder / "zz.hostile.json"
+    bad.write_bytes(content)
+    return bad
+
+
+@pytest.mark.parametrize("content", [DEEP.encode(), b"\xff\xfe{"], ids=["deep", "not-utf8"])
+def test_5_a_bad_recipe_file_is_excluded_with_an_issue_and_the_rest_serve(data_dir, content):
+    from fastapi.testclient import TestClient
+
+    from engine.api import clear_engines
+    from engine.gateway.app import create_app
+    from engine.prompts.store import SHIPPED_RECIPES_DIR, load_recipes
+    from engine.settings import build_settings
+
+    bad = _recipes_with_a_hostile_file(data_dir, content)
+    recipes = load_recipes(build_settings())
+    assert str(bad) in recipes.excluded
+    assert [i for i in recipes.issues if i.file_path == str(bad) and i.severity == "error"]
+    assert len(recipes.recipes) == len(list(SHIPPED_RECIPES_DIR.glob("*.json")))
+    try:
+        with TestClient(create_app(build_settings()), raise_server_exceptions=False) as client:
+            chat = client.post("/v1/chat/completions",
+                               json={"model": "router", "messages": [{"role": "user", "content": "hi"}]})
+            diagnostics = client.get("/diagnostics")
+    finally:
+        clear_engines()
+    assert chat.status_code == 200, chat.text
+    assert diagnostics.status_code == 200, diagnostics.text
+    assert bad.name in diagnostics.text
+
+
+def test_5_a_bad_recipe_dropped_into_a_running_gateway(data_dir, monkeypatch):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from engine.api import clear_engines
+    from engine.gateway.app import create_app
+    from engine.settings import build_settings
+
+    monkeypatch.setenv("RECIPES_RELOAD_MODE", "poll")
+    monkeypatch.setenv("RECIPES_RELOAD_INTERVAL_SECONDS", "0.01")
+    bad = _recipes_with_a_hostile_file(data_dir, b'{"id": "ok"}')
+    try:
+        with TestClient(create_app(build_settings()), raise_server_exceptions=False) as client:
+            assert client.get("/diagnostics").status_code == 200
+            bad.write_bytes(DEEP.encode())
+            time.sleep(0.05)  # past the poll interval: the next request reloads
+            chat = client.post("/v1/chat/completions",
+                               json={"model": "router", "messages": [{"role": "user", "content": "hi"}]})
+            diagnostics = client.get("/diagnostics")
+    finally:
+        clear_engines()
+    assert chat.status_code == 200, chat.text
+    assert diagnostics.status_code == 200 and "nested too deeply" in diagnostics.text
+
+
+# 13. Golden sets: a numeric id, a set too big to start by accident -------------------------------
+
+def test_13_a_numeric_golden_id_is_reported_as_a_number(tmp_path):
+    from engine.golden.cases import load_golden_set
+
+    path = tmp_path / "set.json"
+    path.write_text('[{"id": "a", "question": "q1"}, {"id": 7, "question": "q2"}]')
+    with pytest.raises(InputError) as caught:
+        load_golden_set(path)
+    message = str(caught.value)
+    assert "case #2" in message and "number 7" in message and "missing or empty" not in message
+    done = run_engine("golden", "compare", "--set", str(path), "--no-progress")
+    assert done.returncode == EXIT_BAD_INPUT and "number 7" in done.stderr
+
+
+def test_13_a_huge_golden_set_warns_and_ctrl_c_stops_it_promptly(tmp_path):
+    import time
+
+    from engine.golden.cases import LARGE_FILE_BYTES, LARGE_SET_CASES
+
+    path = tmp_path / "big.json"
+    count = max(LARGE_SET_CASES + 1, LARGE_FILE_BYTES // 100 + 1)
+    path.write_text(json.dumps([{"id": f"c{i}", "question": f"What is {i} plus {i}? Answer with the number "
+                                 "only, and say in one line how you got it.", "trait": "general"}
+                                for i in range(count)]))
+    assert path.stat().st_size > LARGE_FILE_BYTES
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    child = subprocess.Popen([PY, "-m", "engine", "golden", "record", "--set", str(path), "--out",
+                              str(tmp_path / "baseline.json"), "--no-progress"], cwd=REPO_ROOT, env=env,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stderr is not None
+        warnings = [child.stderr.readline(), child.stderr.readline()]
+        assert "MB" in warnings[0] and str(path) in warnings[0]
+        assert f"{count} golden cases" in warnings[1]
+        time.sleep(1.0)  # answering by now
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=10)
+        assert time.monotonic() - interrupted < 5
+        assert child.returncode == 130
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert not (tmp_path / "baseline.json").exists()

@@ -1,6 +1,8 @@
 """Issue 13 item 8: an adaptive state no controller could have written (a boundary outside control
 +/- max drift, NaN or infinity, negative counts, an absurd config) is quarantined like a corrupt file by
-the writer, read as no state by the reader, each with a warning naming the field; `simulate` runs on."""
+the writer, read as no state by the reader, each with a warning naming the field; `simulate` runs on.
+A boundary in [0, 1] but past control +/- max drift is refused by the writer and reported by the
+reader (the drift SLO is what flags it)."""
 
 from __future__ import annotations
 
@@ -42,8 +44,6 @@ def treatment(document: dict[str, Any]) -> dict[str, Any]:
 
 BAD: dict[str, Any] = {
     "boundary 7 (0 % main)": lambda d: treatment(d).update(boundary=7),
-    "boundary just past max drift": lambda d: treatment(d).update(
-        boundary=CONTROL_BOUNDARY + CONFIG.max_boundary_drift + 0.001),
     "negative boundary": lambda d: treatment(d).update(boundary=-0.2),
     "negative sample count": lambda d: treatment(d).update(sample_count=-3),
     "negative route count": lambda d: treatment(d)["routes"]["main"].update(count=-1),
@@ -89,6 +89,21 @@ def test_8_absurd_state_is_quarantined_by_the_writer_and_unread_by_the_reader(da
     aside = list(path.parent.glob("adaptive_routing_state.json.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_text() == text and not path.exists()
     assert "corrupt" in caplog.text
+
+
+def test_8_past_max_drift_the_writer_quarantines_and_the_reader_leaves_it_to_the_drift_slo(data_dir: Path,
+                                                                                          caplog) -> None:
+    path = state_file(data_dir)
+    document = good_document()
+    treatment(document).update(boundary=CONTROL_BOUNDARY + CONFIG.max_boundary_drift + 0.001)
+    write(path, document)
+    read = read_state_file(path)  # figures and the SLO check must see the drift to report it
+    assert read.state is not None and read.state.drift > CONFIG.max_boundary_drift
+    with caplog.at_level(logging.WARNING):
+        state = StateCache(path, "seed", CONFIG).load()  # routing with it would break the README's promise
+    assert state.buckets["treatment"].boundary == CONTROL_BOUNDARY
+    assert len(list(path.parent.glob("*.corrupt-*"))) == 1
+    assert "buckets.treatment.boundary" in caplog.text and "+/- 0.075" in caplog.text
 
 
 def test_8_the_edges_of_the_honest_range_are_kept(data_dir: Path) -> None:
