@@ -43,30 +43,29 @@ def _secret_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class RedactSecrets(logging.Filter):
-    """Replace any secret value that reaches a log record (message or arguments) with a mask."""
+    """Replace any secret value (and any `Bearer <token>`) that reaches a log record (message,
+    arguments, traceback) with a mask."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 4]
+        self.secrets = [s for s in secrets if len(s) >= _MIN_SECRET]
 
     def _mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return mask_secrets(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(s in message for s in self.secrets):
-                record.msg, record.args = self._mask(message), None
-            # A traceback can quote a secret too (an exception message, a local header dict):
-            # pre-format it here, masked, so handlers print exc_text instead of re-formatting.
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = self._mask(record.exc_text)
-            if record.stack_info:
-                record.stack_info = self._mask(record.stack_info)
+        message = record.getMessage()
+        masked = self._mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        # A traceback can quote a secret too (an exception message, a local header dict):
+        # pre-format it here, masked, so handlers print exc_text instead of re-formatting.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._mask(record.stack_info)
         return True
 
 

@@ -287,3 +287,10 @@ def test_secrets_are_absent_from_health_metrics_models_and_cli_help(secrets_env,
     for text in [*texts, done.stdout + done.stderr]:
         assert_clean(text, "an endpoint or the CLI help")
         assert "gw-SECRET-token-55555" not in text
+
+
+def test_the_log_filter_masks_a_quoted_bearer_token_even_with_no_secret_configured(caplog):
+    caplog.handler.addFilter(RedactSecrets([]))
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("engine.test_secrets").warning("upstream said: Authorization: Bearer %s", UNCONFIGURED)
+    assert UNCONFIGURED not in caplog.text and f"Bearer {MASK}" in caplog.text
