@@ -189,6 +189,17 @@ class EventStore:
     Thread-safe: Streamlit sessions share one store.
     """
 
+    def __new__(cls, path: Path | str, **options: Any) -> EventStore:
+        # Pluggable backend: the settings' own log is read from PostgreSQL when AIOS_STORE_URL is set.
+        if cls is EventStore:
+            from engine.store.select import log_target
+
+            if log_target(path) is not None:
+                from engine.store.postgres import PostgresEventStore
+
+                return super().__new__(PostgresEventStore)
+        return super().__new__(cls)
+
     def __init__(self, path: Path | str, *, bulk_threshold: int = 8 << 20, chunk_bytes: int = 16 << 20) -> None:
         self.path = Path(path)
         self.bulk_threshold = bulk_threshold

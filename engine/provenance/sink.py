@@ -90,6 +90,17 @@ class LogLock:
 class EventSink:
     """Appends events to one NDJSON log; keep one per process and reuse it (it holds two fds)."""
 
+    def __new__(cls, path: Path | str) -> EventSink:
+        # Pluggable backend: the settings' own log goes to PostgreSQL when AIOS_STORE_URL is set.
+        if cls is EventSink:
+            from engine.store.select import log_target
+
+            if log_target(path) is not None:
+                from engine.store.postgres import PostgresEventSink
+
+                return super().__new__(PostgresEventSink)
+        return super().__new__(cls)
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._where = os.fspath(self.path)  # str once: os.stat on a Path converts on every call

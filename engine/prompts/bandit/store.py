@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import StateError
 from engine.prompts.bandit.policy import ArmStats, BanditConfig, Selection
@@ -63,6 +64,17 @@ class BanditStore:
     """The bandit's statistics in SQLite. One connection per thread; every write is one short
     BEGIN IMMEDIATE transaction of counter increments, so concurrent workers never lose an update.
     Reads of arm statistics and of the config go through a per-process TTL cache."""
+
+    def __new__(cls, path: Path, **options: Any) -> BanditStore:
+        # Pluggable backend: the settings' own database lives in PostgreSQL when AIOS_STORE_URL is set.
+        if cls is BanditStore:
+            from engine.store.select import bandit_target
+
+            if bandit_target(path) is not None:
+                from engine.store.postgres import PostgresBanditStore
+
+                return super().__new__(PostgresBanditStore)
+        return super().__new__(cls)
 
     def __init__(self, path: Path, *, ttl_s: float = DEFAULT_TTL_S,
                  clock: Callable[[], float] = time.monotonic, readonly: bool = False) -> None:
