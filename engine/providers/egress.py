@@ -153,12 +153,21 @@ def env_verify(verify: bool | str) -> bool | str:
     return verify
 
 
+class PolicySession(requests.Session):
+    """A requests session that takes nothing from the environment (no proxies, no .netrc
+    credentials) and never follows a redirect, whichever of its methods is used: its routes come
+    from `route_request` only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None  # a redirect's target was never judged: the 3xx is the answer
+
+
 def policy_session() -> requests.Session:
-    """A session that takes nothing from the environment (no proxies, no .netrc credentials):
-    routes come from `route_request` only."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
+    return PolicySession()
 
 
 def send_get(session: requests.Session, url: str, route: Route, *, headers: Mapping[str, str] | None = None,

@@ -37,6 +37,7 @@ from engine.providers.egress import (
     Route,
     describe_status,
     env_verify,
+    policy_session,
     route_request,
     safe_url,
     send_get,
@@ -165,9 +166,8 @@ class OpenAICompatProvider:
 
     @staticmethod
     def _new_session() -> requests.Session:
-        session = requests.Session()
-        # Nothing from the environment: each call's proxy (or none) comes from the egress policy.
-        session.trust_env = False
+        # Nothing from the environment and no redirects: each call's route comes from the egress policy.
+        session = policy_session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

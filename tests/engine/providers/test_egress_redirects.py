@@ -124,3 +124,16 @@ def test_address_tricks_are_refused_under_no_net_mode_without_a_socket(target, h
     assert result.error_code == EGRESS_BLOCKED, result.error_message
     assert provider.ping()[0] is False
     assert target.connections == 0
+
+
+def test_the_policy_session_follows_no_redirect_whatever_method_is_used(redirector, target):
+    """Code that uses the engine's sessions directly (an exporter, a command) is held too."""
+    from engine.providers.egress import policy_session
+    from engine.providers.openai_compat import OpenAICompatProvider
+
+    for session in (policy_session(), OpenAICompatProvider._new_session()):
+        with session:
+            assert session.get(redirector.models_url, timeout=2).status_code == 302
+            assert session.post(redirector.chat_url, json={}, timeout=2).status_code == 302
+            assert session.trust_env is False
+    assert target.connections == 0
