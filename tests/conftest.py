@@ -24,6 +24,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIOS_DATA_DIR", str(folder))
     monkeypatch.setenv("AIOS_PROVIDER", "sim")
     monkeypatch.setenv("AIOS_SIM_LATENCY_SCALE", "0")
+    # Routes follow the router exactly unless a test turns exploration on (AIOS_EXPLORE_RATE).
+    monkeypatch.setenv("AIOS_EXPLORE_RATE", "0")
     reset_settings()
     yield folder
     reset_settings()

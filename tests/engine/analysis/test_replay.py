@@ -69,15 +69,23 @@ def test_replay_at_another_boundary_covers_a_fresh_run(sim_log, tmp_path):
     boundary = 0.62
     estimate = compute_replay(sim_log, boundary=boundary, curves=False)
     share, quality = fresh_run(boundary, 600, 11, tmp_path / "fresh", explore_rate=0.15)
-    assert abs(estimate.main_share - share) < 0.06
+    # What the policy sends to main on the logged questions (exploration sends 15 % the other way).
+    scores = np.array([e["complexity"] for e in sim_log if e["event_type"] == "response"])
+    expected = float(np.mean(np.where(scores >= boundary, 0.85, 0.15)))
+    # Tolerances of about 4 standard deviations (weighted estimate with ~300 effective answers; a
+    # fresh run of 600 answers with its own question mix): wide enough never to flake, far narrower
+    # than the gap to the log's own share (0.52 against about 0.39 here).
+    assert abs(estimate.main_share - expected) < 0.08
+    assert abs(share - expected) < 0.08
+    assert abs(estimate.logged_main_share - expected) > 0.1
     # The 95 % interval, widened by the fresh run's own sampling noise (600 answers, sd about 0.006).
-    assert estimate.quality.low - 0.015 <= quality <= estimate.quality.high + 0.015
+    assert estimate.quality.low - 0.02 <= quality <= estimate.quality.high + 0.02
 
 
 def test_optimize_for_a_main_share_sends_that_share(sim_log, tmp_path):
     result = compute_optimize(sim_log, target_main_share=0.3)
     share, _ = fresh_run(result.boundary, 600, 12, tmp_path / "fresh", explore_rate=0.15)
-    assert abs(share - 0.3) < 0.05
+    assert abs(share - 0.3) < 0.07  # 600 answers (sd about 0.02) with their own question mix
     assert result.replay.main_share == pytest.approx(0.3, abs=0.08)
 
 
