@@ -207,6 +207,7 @@ class EventStore:
         self.archive = self.path.name.endswith(".gz")
         self.offset = 0
         self.file_id: tuple[int, int] | None = None
+        self._passing_over = False  # inside a line over MAX_OBJECT_BYTES, already counted: skip to its newline
         self.counters = StoreCounters()
         self._lock = threading.RLock()
         self._con = connect()
@@ -256,6 +257,7 @@ class EventStore:
     def _reset(self) -> None:
         self._run("DELETE FROM events")
         self.offset = 0
+        self._passing_over = False
         self.file_id = None
         self.counters.events = 0
         self.counters.skipped_lines = 0
@@ -272,7 +274,11 @@ class EventStore:
         c.last_method = stats.method
 
     def _ingest_python(self, stats: RefreshStats) -> None:
-        """Parse the new complete lines with the engine's reader, a bounded chunk at a time."""
+        """Parse the new complete lines with the engine's reader, a bounded chunk at a time.
+
+        A line over MAX_OBJECT_BYTES (what DuckDB's scan can read) is skipped and counted like a line
+        that does not parse, without ever being held whole: once the unfinished line outgrows the
+        bound, its bytes are passed over up to its newline (in this or a later refresh)."""
         stats.method = "python"
         with open(self.path, "rb") as handle:
             handle.seek(self.offset)
@@ -281,15 +287,28 @@ class EventStore:
                 block = handle.read(self.chunk_bytes)
                 if not block:
                     break
+                stats.bytes_read += len(block)
+                if self._passing_over:
+                    newline = block.find(b"\n")
+                    if newline < 0:
+                        self.offset += len(block)
+                        continue
+                    self.offset += newline + 1
+                    block = block[newline + 1:]
+                    self._passing_over = False
                 data = carry + block
                 result = ReadResult()
-                consumed = parse_lines(data, result)
-                stats.bytes_read += len(block)
+                consumed = parse_lines(data, result, max_line_bytes=MAX_OBJECT_BYTES)
                 unreadable = self._insert_dicts(result.events)
                 stats.skipped += result.skipped + unreadable
                 stats.events_added += len(result.events) - unreadable
                 self.offset += consumed
                 carry = data[consumed:]
+                if len(carry) > MAX_OBJECT_BYTES:  # already too long to be read: count it, pass it over
+                    stats.skipped += 1
+                    self.offset += len(carry)
+                    carry = b""
+                    self._passing_over = True
             # An unterminated last line is a write in progress: it is read again next time.
             self.counters.truncated_tail = bool(carry.strip())
 
@@ -327,6 +346,8 @@ class EventStore:
             with lock:
                 size = os.stat(self.path).st_size
                 end = _last_newline_end(self.path, size)
+                if _has_line_over(self.path, end, MAX_OBJECT_BYTES):
+                    return False  # the engine's reader skips and counts it; DuckDB would fail or keep it
                 added = self._insert_scan()
         except duckdb.Error:
             self._run("DELETE FROM events")
@@ -407,6 +428,30 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"))
     return str(value)
+
+
+def _has_line_over(path: Path, end: int, limit: int) -> bool:
+    """Whether a line in the first `end` bytes is longer than `limit`. Read in blocks of `limit`
+    bytes, a line within one block is shorter than that: only the run of bytes between newlines
+    across block edges needs counting (a memchr per block, not a Python step per line)."""
+    run = 0
+    with open(path, "rb") as handle:
+        left = end
+        while left > 0:
+            block = handle.read(min(limit, left))
+            if not block:
+                break
+            left -= len(block)
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+                if run > limit:
+                    return True
+                continue
+            if run + first > limit:
+                return True
+            run = len(block) - block.rfind(b"\n") - 1
+    return run > limit
 
 
 def _last_newline_end(path: Path, size: int) -> int:

@@ -34,8 +34,10 @@ class ReadResult:
         return self.skipped + (1 if self.truncated_tail else 0)
 
 
-def parse_lines(data: bytes, result: ReadResult, event_types: set[str] | None = None) -> int:
-    """Parse complete lines of `data` into `result`; returns the bytes consumed."""
+def parse_lines(data: bytes, result: ReadResult, event_types: set[str] | None = None,
+                max_line_bytes: int | None = None) -> int:
+    """Parse complete lines of `data` into `result`; returns the bytes consumed. A line longer than
+    `max_line_bytes` is skipped and counted like one that does not parse."""
     end = data.rfind(b"\n") + 1
     complete = data[:end]
     if end < len(data) and data[end:].strip():
@@ -43,10 +45,13 @@ def parse_lines(data: bytes, result: ReadResult, event_types: set[str] | None = 
     for number, raw in enumerate(complete.split(b"\n")[:-1], start=1):
         if not raw.strip():
             continue
-        try:
-            item = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        if max_line_bytes is not None and len(raw) > max_line_bytes:
             item = None
+        else:
+            try:
+                item = json.loads(raw)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                item = None
         if not isinstance(item, dict):
             result.skipped += 1
             if len(result.skipped_lines) < MAX_REPORTED_LINES:

@@ -127,6 +127,62 @@ def test_4_gateway_answers_507_with_the_error_object(data_dir, monkeypatch):
     assert error["code"] == "DISK_FULL" and error["message"].startswith("disk full: ")
 
 
+# 6. A line over DuckDB's maximum object size --------------------------------------------------------
+
+def _event_line(message_id: str, question: str = "q") -> bytes:
+    return (json.dumps({"event_type": "response", "message_id": message_id, "bucket": "control", "route": "main",
+                        "question": question}) + "\n").encode()
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["duckdb-first-read", "incremental"])
+def test_6_a_line_over_the_object_size_is_skipped_and_counted(tmp_path, bulk):
+    from engine.analysis.store import MAX_OBJECT_BYTES, EventStore
+
+    log = tmp_path / "events.ndjson"
+    with open(log, "wb") as handle:
+        handle.write(_event_line("before"))
+        handle.write(_event_line("huge", "x" * (2 * MAX_OBJECT_BYTES + 1000)))  # DuckDB's scan fails on it
+        handle.write(_event_line("large", "y" * (MAX_OBJECT_BYTES + 10)))  # DuckDB would still take this one
+        handle.write(_event_line("after"))
+    store = EventStore(log, bulk_threshold=1 if bulk else 1 << 40, chunk_bytes=1 << 20)
+    stats = store.refresh()
+    assert stats.skipped == 2 and store.counters.unreadable == 2
+    assert [r[0] for r in store.rows("SELECT message_id FROM events ORDER BY ts, message_id")] == ["after", "before"]
+    with open(log, "ab") as handle:
+        handle.write(_event_line("later"))
+    assert store.refresh().events_added == 1 and store.counters.skipped_lines == 2
+
+
+def test_6_an_oversized_line_written_in_pieces_is_counted_once(tmp_path, monkeypatch):
+    from engine.analysis import store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_OBJECT_BYTES", 1000)
+    log = tmp_path / "events.ndjson"
+    log.write_bytes(_event_line("before"))
+    store = store_module.EventStore(log, bulk_threshold=1 << 40, chunk_bytes=256)
+    store.refresh()
+    line = _event_line("huge", "z" * 5000)
+    with open(log, "ab") as handle:
+        handle.write(line[:3000])  # a write in progress, already over the bound
+    store.refresh()
+    with open(log, "ab") as handle:
+        handle.write(line[3000:] + _event_line("after"))
+    store.refresh()
+    assert store.counters.skipped_lines == 1 and not store.counters.truncated_tail
+    assert sorted(r[0] for r in store.rows("SELECT message_id FROM events")) == ["after", "before"]
+
+
+def test_6_ab_report_reads_a_log_with_a_huge_line(data_dir):
+    assert run_engine("simulate", "--n", "20", "--no-progress").returncode == 0
+    from engine.analysis.store import MAX_OBJECT_BYTES
+
+    with open(log_path(data_dir), "ab") as handle:
+        handle.write(_event_line("huge", "x" * (2 * MAX_OBJECT_BYTES + 1000)))
+    done = run_engine("ab-report")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # 9. The event first, then the state ---------------------------------------------------------------
 
 def test_9_a_failed_append_leaves_the_state_without_the_event(data_dir, monkeypatch):
