@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -170,9 +171,18 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The plain values of every secret, for redaction filters; never display these."""
         out = []
-        for secret in (self.hf_token, self.openai_api_key, self.aios_api_key, self.aios_gateway_token):
-            if secret is not None and secret.get_secret_value():
+        # Every SecretStr field, so a secret added later is masked without being listed here; a
+        # URL's password (AIOS_STORE_URL) also alone, as a driver's error may quote just that.
+        for name in type(self).model_fields:
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr) and secret.get_secret_value():
                 out.append(secret.get_secret_value())
+                try:
+                    password = urlsplit(secret.get_secret_value()).password
+                except ValueError:
+                    password = None
+                if password:
+                    out.append(password)
         return out
 
     def api_key_for(self, provider: str) -> SecretStr | None:

@@ -294,3 +294,16 @@ def test_the_log_filter_masks_a_quoted_bearer_token_even_with_no_secret_configur
     with caplog.at_level(logging.INFO):
         logging.getLogger("engine.test_secrets").warning("upstream said: Authorization: Bearer %s", UNCONFIGURED)
     assert UNCONFIGURED not in caplog.text and f"Bearer {MASK}" in caplog.text
+
+
+def test_every_secret_setting_is_masked_including_a_store_urls_password(monkeypatch, data_dir):
+    monkeypatch.setenv("AIOS_STORE_URL", "postgresql://aios:pg-SECRET-pw-777@db.internal/aios")
+    monkeypatch.setenv("AIOS_GATEWAY_TOKEN", "gw-SECRET-token-88888")
+    values = build_settings().secret_values()
+    assert "pg-SECRET-pw-777" in values and "gw-SECRET-token-88888" in values
+    path = data_dir / "events.ndjson"
+    with EventSink(path) as sink:
+        sink.append(ErrorEvent(code="STORE", message='connection failed: password "pg-SECRET-pw-777" rejected; '
+                                                     "token gw-SECRET-token-88888", where="store"))
+    text = path.read_text()
+    assert "pg-SECRET-pw-777" not in text and "gw-SECRET-token-88888" not in text
