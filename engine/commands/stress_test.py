@@ -126,7 +126,11 @@ def _in_process_call(settings: Settings) -> Callable[[str, str], str | None]:
 def _http_call(url: str, timeout: float) -> Callable[[str, str], str | None]:
     import requests
 
-    session = requests.Session()
+    from engine.providers.egress import policy_session
+
+    # Loopback only (checked above), and like every request the engine makes: no redirect is followed
+    # and no proxy from the environment is used.
+    session = policy_session()
 
     def call(question: str, trait: str) -> str | None:
         try:
