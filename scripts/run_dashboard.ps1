@@ -1,5 +1,7 @@
 # Runbook 004's "Launch Quality Dashboard" on Windows: set up .venv on first run, then serve the
 # Streamlit dashboard on http://localhost:8501 ($env:AIOS_DASHBOARD_PORT overrides). Ctrl-C stops it.
+# It listens on 127.0.0.1 only: the dashboard has no login and offers Ask, Reset adaptive state and
+# Rotate log. $env:AIOS_DASHBOARD_ADDRESS = "0.0.0.0" (or one interface's address) opens it to the network.
 $ErrorActionPreference = "Stop"
 $Root = Split-Path -Parent $PSScriptRoot
 Set-Location $Root
@@ -36,14 +38,32 @@ if (-not (Test-Path $Stamp) -or (Get-Content $Stamp) -ne $Hash) {
 }
 
 $Port = if ($env:AIOS_DASHBOARD_PORT) { $env:AIOS_DASHBOARD_PORT } else { "8501" }
+$Address = if ($env:AIOS_DASHBOARD_ADDRESS) { $env:AIOS_DASHBOARD_ADDRESS } else { "127.0.0.1" }
+# Settings and the provider are checked before streamlit starts: a bad setting is one line and exit 2.
 & $Py -c @"
-from engine.providers import resolve_providers
-from engine.settings import get_settings, load_model_config
-settings = get_settings()
-choice = resolve_providers(settings, load_model_config(settings))
+import sys
+try:
+    from engine.errors import EngineError
+    from engine.providers import resolve_providers
+    from engine.settings import get_settings, load_model_config
+    settings = get_settings()
+    choice = resolve_providers(settings, load_model_config(settings))
+except EngineError as exc:
+    print(f'error: {exc.message}', file=sys.stderr)
+    sys.exit(2)
+except Exception as exc:
+    print(f'error: the dashboard cannot start: {type(exc).__name__}: {exc}', file=sys.stderr)
+    sys.exit(2)
 print(('provider: SIMULATED (built-in simulator) - ' if choice.simulated else f'provider: {choice.mode} - ') + choice.reason)
 print(f'data dir: {settings.paths.root}')
 "@
-Write-Host "dashboard: http://localhost:$Port"
-& $Py -m streamlit run dashboard/app.py --server.port $Port --server.headless true --browser.gatherUsageStats false
+if ($LASTEXITCODE -ne 0) { exit 2 }
+if ($Address -match '^(127\.|localhost$|::1$)') {
+    Write-Host "dashboard: http://localhost:$Port"
+} else {
+    Write-Host "dashboard: http://${Address}:$Port"
+    Write-Warning ("AIOS_DASHBOARD_ADDRESS=${Address}: anyone who can reach this address can ask questions, " +
+                   "reset the adaptive state and rotate the log (the dashboard has no login)")
+}
+& $Py -m streamlit run dashboard/app.py --server.address $Address --server.port $Port --server.headless true --browser.gatherUsageStats false
 exit $LASTEXITCODE

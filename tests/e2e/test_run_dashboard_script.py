@@ -1,10 +1,12 @@
 """The README's main command, `bash scripts/run_dashboard.sh`: it says which provider answers,
-prints the URL, and serves the dashboard there (AIOS_DASHBOARD_PORT chooses the port)."""
+prints the URL, and serves the dashboard there (AIOS_DASHBOARD_PORT chooses the port), on loopback
+only unless AIOS_DASHBOARD_ADDRESS says otherwise; a bad setting stops it with one line and exit 2."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +15,27 @@ import requests
 
 from engine.settings import REPO_ROOT
 from tests.e2e.test_browser import free_port
+
+
+def non_loopback_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), or None without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+            address = sock.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def test_a_bad_setting_stops_the_script_with_one_line_and_exit_2(data_dir: Path):
+    env = dict(os.environ, AIOS_DATA_DIR=str(data_dir), AIOS_PROVIDER="bogus", AIOS_DASHBOARD_PORT="1")
+    done = subprocess.run(["bash", "scripts/run_dashboard.sh"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("==>")]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "AIOS_PROVIDER" in errors[0], done.stderr
+    assert "Traceback" not in done.stderr and "streamlit" not in done.stdout.lower()
 
 
 def test_run_dashboard_sh_serves_the_dashboard(data_dir: Path, tmp_path: Path):
@@ -40,6 +63,13 @@ def test_run_dashboard_sh_serves_the_dashboard(data_dir: Path, tmp_path: Path):
         assert f"dashboard: http://localhost:{port}" in printed
         page = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200 and "<html" in page.text.lower()
+        # Issue 13 item 11: bound to 127.0.0.1, so no other interface of this machine answers.
+        assert "Network URL" not in printed
+        other = non_loopback_address()
+        if other is not None:
+            with socket.socket() as sock:
+                sock.settimeout(2)
+                assert sock.connect_ex((other, port)) != 0, f"the dashboard answers on {other}"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
