@@ -106,7 +106,10 @@ def drive(bases: list[str], chats: int, clients: int, kill: subprocess.Popen[byt
     next_index = iter(range(chats))
 
     def client(k: int) -> None:
-        base = bases[k % len(bases)]
+        # Like a load balancer: a client whose replica stops answering moves to the next one (the chat
+        # in flight counts as failed, never retried: it may have been committed).
+        turn = k
+        base = bases[turn % len(bases)]
         with httpx.Client(timeout=30) as http:
             while True:
                 with lock:
@@ -122,6 +125,8 @@ def drive(bases: list[str], chats: int, clients: int, kill: subprocess.Popen[byt
                     ok = r.status_code == 200
                 except httpx.HTTPError:
                     ok = False
+                    turn += 1
+                    base = bases[turn % len(bases)]
                 with lock:
                     counts["ok" if ok else "failed"] += 1
 

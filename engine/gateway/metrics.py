@@ -69,9 +69,21 @@ class LogAggregator:
         self.latency_counts = {route: [0] * (len(ANSWER_LATENCY_BUCKETS) + 1) for route in ROUTES}
         self.latency_sum = {route: 0.0 for route in ROUTES}
         self.unreadable = 0
+        self.store_after = (0, 0)  # the shared store's cursor (AIOS_STORE_URL)
 
     def refresh(self) -> None:
         with self._lock:
+            from engine.store.select import log_target
+
+            if (target := log_target(self.path)) is not None:  # every replica's answers, from the store
+                from engine.store.postgres import read_event_page
+
+                while True:
+                    events, self.store_after, _ = read_event_page(target, self.store_after, {"response"})
+                    for event in events:
+                        self._add(event)
+                    if not events:
+                        return
             result = read_events(self.path, self.offset, file_id=self.file_id, event_types={"response"})
             if result.restarted:
                 self._reset()

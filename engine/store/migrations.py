@@ -23,7 +23,9 @@ CREATE TABLE aios_events (
     trait TEXT,
     origin TEXT,
     error_code TEXT,
-    body JSONB NOT NULL
+    -- the log line as written (json keeps its text and key order: readers get the file's exact event;
+    -- cast to jsonb to index or query it)
+    body JSON NOT NULL
 );
 CREATE INDEX aios_events_type_ts ON aios_events (event_type, ts);
 CREATE INDEX aios_events_message ON aios_events (message_id);

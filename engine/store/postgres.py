@@ -3,7 +3,7 @@ interfaces as the files: `PostgresEventSink` is an EventSink, `PostgresStateCach
 `PostgresBanditStore` a BanditStore and `PostgresEventStore` an EventStore, each chosen by its base
 class's constructor when the path is the settings' own (engine.store.select).
 
-- Events: one table, typed columns for what analytics filter on, the event as JSONB; the key is the
+- Events: one table, typed columns for what analytics filter on, the event's log line as JSON; the key is the
   sha256 of the event's NDJSON line, so a retried insert or a re-imported log adds nothing; batches go
   in one round trip (psycopg's pipelined executemany).
 - Adaptive state: one row per experiment holding the state file's exact text. The state lock is a
@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from engine.analysis.store import EventStore, RefreshStats
@@ -65,7 +64,7 @@ MAX_POOLS = 4
 EVENT_COLUMNS = ("event_key", "ts", "event_type", "message_id", "session_id", "bucket", "route", "trait",
                  "origin", "error_code", "body")
 INSERT_EVENT = (f"INSERT INTO aios_events ({', '.join(EVENT_COLUMNS)}) VALUES "
-                f"({', '.join(['%s'] * len(EVENT_COLUMNS))}) ON CONFLICT (event_key) DO NOTHING")
+                f"({', '.join(['%s'] * (len(EVENT_COLUMNS) - 1))}, %s::json) ON CONFLICT (event_key) DO NOTHING")
 
 
 def describe(url: str) -> str:
@@ -226,10 +225,11 @@ def compute_event_row(line: bytes) -> tuple[Any, ...] | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("event_type"), str):
         return None
-    return (hashlib.sha256(line.rstrip(b"\n")).hexdigest(), _timestamp(data.get("ts")), data["event_type"],
+    text = line.rstrip(b"\n")
+    return (hashlib.sha256(text).hexdigest(), _timestamp(data.get("ts")), data["event_type"],
             _text(data.get("message_id")), _text(data.get("session_id")), _text(data.get("bucket")),
             _text(data.get("route")), _text(data.get("trait")), _text(data.get("origin")),
-            _text(data.get("error_code")), Jsonb(data))
+            _text(data.get("error_code")), text.decode("utf-8"))
 
 
 def insert_rows(conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> int:
@@ -310,6 +310,29 @@ def insert_events(target: StoreTarget, events: Iterable[Event | dict[str, Any]])
         return insert_rows(conn, rows)
 
 
+PAGE_SQL = ("SELECT xid::text::bigint, id, body::text FROM aios_events "
+            "WHERE (xid, id) > (%s::text::xid8, %s) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+            "{types}ORDER BY xid, id LIMIT %s")
+
+
+def read_event_page(target: StoreTarget, after: tuple[int, int], event_types: set[str] | None = None,
+                    limit: int = PAGE_ROWS) -> tuple[list[dict[str, Any]], tuple[int, int], int]:
+    """Events committed after the cursor `after` ((0, 0) = from the start), in commit order as far as
+    is safe: only rows whose writing transaction is older than every running one, so a later call never
+    finds an older row it skipped. Returns (events, the cursor to resume from, bytes read)."""
+    types = "AND event_type = ANY(%s) " if event_types else ""
+    params: list[Any] = [str(after[0]), after[1]]
+    if event_types:
+        params.append(sorted(event_types))
+    params.append(limit)
+    with connection(target) as conn:
+        rows = conn.execute(PAGE_SQL.format(types=types).encode("utf-8"), params).fetchall()
+    if not rows:
+        return [], after, 0
+    return ([json.loads(body) for _, _, body in rows], (int(rows[-1][0]), int(rows[-1][1])),
+            sum(len(body) for _, _, body in rows))
+
+
 class PostgresEventStore(EventStore):
     """The analytics' EventStore filled from the events table instead of the file: the same rows go
     through the same decode and cast (`_insert_dicts`), so every figure is the one the file gives."""
@@ -325,23 +348,17 @@ class PostgresEventStore(EventStore):
     def refresh(self) -> RefreshStats:
         with self._lock:
             stats = RefreshStats(method="postgres")
-            with connection(self.target) as conn:
-                while True:
-                    rows = conn.execute(
-                        "SELECT xid::text::bigint, id, body::text FROM aios_events "
-                        "WHERE (xid, id) > (%s::text::xid8, %s) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
-                        "ORDER BY xid, id LIMIT %s", (str(self._after[0]), self._after[1], PAGE_ROWS)).fetchall()
-                    if not rows:
-                        break
-                    events = [json.loads(body) for _, _, body in rows]
-                    unreadable = self._insert_dicts(events)
-                    stats.events_added += len(events) - unreadable
-                    stats.skipped += unreadable
-                    stats.bytes_read += sum(len(body) for _, _, body in rows)
-                    self._after = (int(rows[-1][0]), int(rows[-1][1]))
-                    self.offset += len(rows)
-                    if len(rows) < PAGE_ROWS:
-                        break
+            while True:
+                events, self._after, size = read_event_page(self.target, self._after)
+                if not events:
+                    break
+                unreadable = self._insert_dicts(events)
+                stats.events_added += len(events) - unreadable
+                stats.skipped += unreadable
+                stats.bytes_read += size
+                self.offset += len(events)
+                if len(events) < PAGE_ROWS:
+                    break
             self.file_id = self._after
             self._count(stats)
             return stats

@@ -284,3 +284,28 @@ def test_paths_other_than_the_settings_ones_stay_files(store_url, tmp_path: Path
     sink.append({"event_type": "response", "message_id": "x"})
     sink.close()
     assert other.exists()
+
+
+def test_metrics_on_any_replica_report_the_shared_totals(store_url, data_dir, tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from engine.gateway.app import create_app
+    from engine.provenance.events import ResponseEvent, Tokens
+    from engine.store.postgres import insert_events
+    from engine.store.select import store_target
+
+    for i in range(5):
+        ask(question=f"What is {i} times 7?", session_id=f"m{i}")
+    # Three answers logged by another replica (another host: nothing in this data folder).
+    other = [ResponseEvent(message_id=f"other-{i}", session_id="o", question="q", answer="a", bucket="treatment",
+                           bucket_value=0.9, complexity=0.2, boundary=0.5, route="embedder", router="complexity",
+                           source="sim-embedder", provider="sim", simulated=True, latency_ms=3.0,
+                           tokens=Tokens(prompt=1, completion=1, total=2), quality=0.7) for i in range(3)]
+    store = store_target()
+    assert store is not None
+    insert_events(store, other)
+    with TestClient(create_app(build_settings())) as client:
+        text = client.get("/metrics").text
+    totals = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("aios_answers_total{")]
+    assert sum(totals) == 8
+    assert 'aios_answers_total{bucket="treatment",route="embedder"}' in text
