@@ -17,7 +17,7 @@ PAGE_SIZES = [25, 50, 100, 250]
 summary = services.log_summary()
 if not render_empty_state(summary):
     filters = services.current_filters()
-    c1, c2, c3, c4 = st.columns([3, 1.2, 0.8, 0.8])
+    c1, c2, c3, c4 = st.columns([3, 1.2, 1.1, 0.8])
     search = c1.text_input("Search questions and answers", key="dd_search")
     sort_by = c2.selectbox("Sort by", services.sortable_columns(), key="dd_sort")
     descending = c3.toggle("Descending", value=True, key="dd_desc")
@@ -29,7 +29,7 @@ if not render_empty_state(summary):
     selection = st.dataframe(format_table(page.rows, DRILLDOWN), hide_index=True, key="dd_table",
                              on_select="rerun", selection_mode="single-row",
                              column_config={"Question": st.column_config.TextColumn(width="medium"),
-                                            "Answer": st.column_config.TextColumn(width="large")})
+                                            "Answer": st.column_config.TextColumn(width="medium")})
     ids = list(page.rows["message_id"])
     if ids:
         chosen_rows = selection.selection.rows if selection is not None else []

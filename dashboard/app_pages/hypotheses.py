@@ -43,21 +43,18 @@ def render_trends() -> None:
     if not table.empty:
         st.plotly_chart(charts.quality_chart(table), key="quality_chart")
     st.subheader("Correctness where it is known")
-    left, right = st.columns(2)
-    with left:
-        agreement = services.agreement_by_route_band(filters)
-        if agreement.empty:
-            st.info("No shadow comparison yet (AIOS_SHADOW_RATE of the answers are also asked of the other model).")
-        else:
-            render_table(agreement, AGREEMENT, key="hyp_agreement_table")
-            st.plotly_chart(charts.agreement_chart(agreement), key="agreement_chart")
-    with right:
-        accuracy = services.accuracy_by_bucket_route(filters)
-        if accuracy.empty:
-            st.info("No answer with a known truth (only the simulator knows it).")
-        else:
-            render_table(accuracy, ACCURACY, key="hyp_accuracy_table")
-        render_table(methods, QUALITY_METHODS, key="hyp_methods_table")
+    agreement = services.agreement_by_route_band(filters)
+    if agreement.empty:
+        st.info("No shadow comparison yet (AIOS_SHADOW_RATE of the answers are also asked of the other model).")
+    else:
+        render_table(agreement, AGREEMENT, key="hyp_agreement_table")
+        st.plotly_chart(charts.agreement_chart(agreement), key="agreement_chart")
+    accuracy = services.accuracy_by_bucket_route(filters)
+    if accuracy.empty:
+        st.info("No answer with a known truth (only the simulator knows it).")
+    else:
+        render_table(accuracy, ACCURACY, key="hyp_accuracy_table")
+    render_table(methods, QUALITY_METHODS, key="hyp_methods_table")
     st.subheader("Hypothesis checks")
     checks = services.hypothesis_pass_rates(filters)
     if checks.empty:

@@ -11,7 +11,6 @@ from dashboard.components.ab import render_overview_srm
 from dashboard.components.actions import render_ask
 from dashboard.components.empty import render_empty_state, render_log_warning
 from dashboard.components.format import (
-    MISSING,
     fmt_count,
     fmt_duration,
     fmt_latency,
@@ -62,14 +61,16 @@ def render_headline(filters) -> None:
     row2[0].metric("Correct (simulated)", fmt_pct(correct.accuracy), border=True,
                    help=f"The simulator's ground truth over {fmt_count(correct.answers_with_truth)} simulated "
                         "answers; a real model's answers have no known truth.")
-    row2[1].metric("Agreement with other model", fmt_pct(correct.agreement_rate), border=True,
-                   help=f"Shadow comparisons: {fmt_count(correct.comparisons)} answers also asked of the other "
-                        f"model ({fmt_count(correct.failed_comparisons)} shadow calls failed).")
-    row2[2].metric("Main-model share", fmt_pct(shares["control"]) + " / " + fmt_pct(shares["treatment"]),
-                   border=True, help="Share of answered questions the main model answered: control / treatment.")
-    row2[3].metric("Treatment saves", MISSING if shares["saving"] is None else fmt_pct(shares["saving"]),
-                   border=True, help="Main-model calls treatment's adaptive boundary saves against control "
-                                     "(1 - treatment share / control share).")
+    row2[1].metric("Agreement", fmt_pct(correct.agreement_rate), border=True,
+                   help=f"With the other model's answer to the same question: {fmt_count(correct.comparisons)} "
+                        f"shadow comparisons ({fmt_count(correct.failed_comparisons)} shadow calls failed).")
+    row2[2].metric("Main-model share", fmt_pct(shares["all"]), border=True,
+                   help=f"Share of answered questions the main model answered: control "
+                        f"{fmt_pct(shares['control'])}, treatment {fmt_pct(shares['treatment'])}.")
+    row2[3].metric("Treatment saves", fmt_pct(shares["saving"]), border=True,
+                   help="Main-model calls treatment's adaptive boundary saves against control (1 - treatment "
+                        f"share / control share: {fmt_pct(shares['treatment'])} / {fmt_pct(shares['control'])}); "
+                        "negative when it makes more.")
     st.caption(f"{fmt_count(correct.comparisons)} shadow comparisons counted. Sparklines: one point per "
                f"{fmt_duration(head.bin_seconds)}, bins of fewer than {services.min_bin_answers()} answers "
                "left out.")
@@ -77,21 +78,21 @@ def render_headline(filters) -> None:
 
 def render_correctness(filters) -> None:
     st.subheader("Correctness where it is known")
-    left, right = st.columns(2)
+    agreement = services.agreement_by_route_band(filters)
+    st.markdown("**Agreement by served route and complexity band** (shadow comparisons)")
+    if agreement.empty:
+        st.info("No shadow comparison yet: AIOS_SHADOW_RATE of the answers are also asked of the other model.")
+    else:
+        render_table(agreement, AGREEMENT, key="agreement_table")
+    left, right = st.columns([3, 2])
     with left:
-        agreement = services.agreement_by_route_band(filters)
-        st.markdown("**Agreement by served route and complexity band** (shadow comparisons)")
-        if agreement.empty:
-            st.info("No shadow comparison yet: AIOS_SHADOW_RATE of the answers are also asked of the other model.")
-        else:
-            render_table(agreement, AGREEMENT, key="agreement_table")
-    with right:
         accuracy = services.accuracy_by_bucket_route(filters)
         st.markdown("**Accuracy by bucket and route** (simulated: the simulator's ground truth)")
         if accuracy.empty:
             st.info("No answer with a known truth: only the simulator knows whether an answer is right.")
         else:
             render_table(accuracy, ACCURACY, key="accuracy_table")
+    with right:
         st.markdown("**Quality by method**")
         render_table(services.quality_by_method(filters), QUALITY_METHODS, key="quality_methods_table")
 

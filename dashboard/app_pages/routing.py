@@ -46,7 +46,10 @@ def render_routing() -> None:
         latest = events.iloc[0]
         st.info(f"Latest adaptation: {latest['bucket']} boundary {fmt_boundary(latest['old_boundary'])} → "
                 f"{fmt_boundary(latest['new_boundary'])} because {latest['reason']}", icon=":material/tune:")
-        render_table(events, ADAPTATIONS, key="adaptations_table")
+        render_table(events, ADAPTATIONS, key="adaptations_table", column_config={
+            "Time (UTC)": st.column_config.TextColumn(width="medium"),
+            "Reason": st.column_config.TextColumn(width="large", help="The whole reason shows on hover."),
+            **{name: st.column_config.TextColumn(width="small") for name in ("Bucket", "From", "To", "Evidence")}})
     render_log_warning(summary)
 
 

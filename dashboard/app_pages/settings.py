@@ -20,9 +20,9 @@ provider = services.provider_info()
 switch = services.kill_switch()
 
 cols = st.columns(4)
-cols[0].metric("Provider", "SIMULATED" if provider["simulated"] else provider["mode"], border=True,
+cols[0].metric("Provider", "sim" if provider["simulated"] else provider["mode"], border=True,
                help="The built-in simulator answers when no model server does (AIOS_PROVIDER).")
-cols[1].metric("Kill switch", "adaptive ON" if switch["adaptive_enabled"] else "adaptive OFF", border=True,
+cols[1].metric("Adaptive routing", "on" if switch["adaptive_enabled"] else "off", border=True,
                help="AIOS_ADAPTIVE_ENABLED=0 stops adaptation; treatment then routes like control.")
 cols[2].metric("Events in log", fmt_count(summary["events"]), border=True,
                help="Every event type (answers, hypothesis checks, adaptations, comparisons, ...); "
@@ -43,7 +43,7 @@ if state_error:
 elif state is None:
     st.info("No adaptive state yet: it is created with the first answer.")
 else:
-    st.json(state, expanded=3)
+    st.json(state, expanded=1)
 
 st.subheader("Model config")
 config, config_error = services.model_config()

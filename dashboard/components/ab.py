@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import services
 from dashboard.components.charts import hypothesis_trends_chart
 from dashboard.components.format import fmt_count
-from dashboard.components.tables import AB_KEY_COLUMNS
 from engine.runbook import CONTROL, TREATMENT
 
 
@@ -61,13 +60,10 @@ def render_ab_table(report: services.AbReport, table: pd.DataFrame) -> None:
                "the delta method; the sidebar's time window applies (not its bucket, trait or route filters).")
     st.caption(services.ab_unit_note(report).capitalize() + ".")
     render_verdict(report)
-    st.dataframe(table, hide_index=True, key="ab_table", column_order=AB_KEY_COLUMNS,
-                 column_config={"metric": "Metric", "control": "Control", "treatment": "Treatment",
-                                "difference [95% CI]": "Difference [95 % CI]",
-                                "P(treatment better)": "P(treatment better)"})
-    with st.expander("More statistics: lift, anytime-valid interval, minimum detectable effect"):
-        st.dataframe(table[["metric", *[c for c in table.columns if c not in AB_KEY_COLUMNS]]], hide_index=True,
-                     key="ab_more_table")
+    st.dataframe(services.ab_key_table(report), hide_index=True, key="ab_table")
+    with st.expander("All statistics: answers and sessions per arm, lift, anytime-valid interval, minimum "
+                     "detectable effect"):
+        st.dataframe(table, hide_index=True, key="ab_more_table")
     if not report.srm.alert:
         st.caption(f"Sample ratio: {report.srm.message}")
 

@@ -22,7 +22,7 @@ def _compact(fig: go.Figure, height: int = 320) -> go.Figure:
 
 def bucket_split_chart(split: pd.DataFrame) -> go.Figure:
     fig = px.bar(split, x="bucket", y="events", color="bucket", color_discrete_map=BUCKET_COLORS,
-                 text=split["share"].map(fmt_pct), title="A/B bucket split")
+                 text=split["share"].map(fmt_pct), title="A/B bucket split", labels={"events": "answers"})
     return _compact(fig)
 
 
@@ -30,7 +30,7 @@ def routing_sources_chart(sources: pd.DataFrame) -> go.Figure:
     fig = px.bar(sources, x="bucket", y="share", color="source", color_discrete_map=ROUTE_COLORS,
                  barmode="stack", title="Who answered (share per bucket)",
                  category_orders={"source": [MAIN, EMBEDDER, UNKNOWN_SOURCE]},
-                 hover_data=["events"])
+                 hover_data=["events"], labels={"events": "answers", "source": "answered by"})
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return _compact(fig)
 
@@ -38,8 +38,7 @@ def routing_sources_chart(sources: pd.DataFrame) -> go.Figure:
 def _time_axis(fig: go.Figure, bin_seconds: int) -> go.Figure:
     """Ticks no finer than the bins: whole seconds for second bins, minutes, then days."""
     fmt = "%H:%M:%S" if bin_seconds < 60 else "%H:%M" if bin_seconds < 86400 else "%b %d"
-    fig.update_xaxes(tickformat=fmt, title_text="time (UTC)")
-    fig.update_xaxes(dtick=max(bin_seconds, 1) * 1000 if bin_seconds < 60 else None)
+    fig.update_xaxes(tickformat=fmt, title_text="time (UTC)", nticks=6, tickangle=0)
     return fig
 
 
@@ -79,7 +78,8 @@ def boundary_chart(series: pd.DataFrame, control: float, slo: float, red_flag: f
     """Boundary per bucket over time, with the drift SLO band and the red-flag lines around control."""
     fig = px.line(series, x="t", y="boundary", color="bucket", markers=True,
                   color_discrete_map=BUCKET_COLORS, title="Routing boundary over time",
-                  labels={"t": "time (UTC)", "boundary": "boundary"})
+                  labels={"t": "time (UTC)", "boundary": "boundary"}, line_shape="hv")
+    # A step line: the boundary holds its value until the next event moves it.
     fig.add_hrect(y0=control - slo, y1=control + slo, fillcolor="green", opacity=0.08, line_width=0,
                   annotation_text=f"drift SLO ±{slo}", annotation_position="top left")
     fig.add_hline(y=control + red_flag, line_color="red", line_dash="dash",
@@ -113,7 +113,6 @@ def routing_split_chart(series: pd.DataFrame, bin_seconds: int) -> go.Figure:
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_traces(connectgaps=False)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
-    fig.update_xaxes(nticks=4)
     return _compact(_time_axis(fig, bin_seconds))
 
 

@@ -70,5 +70,3 @@ DRILLDOWN = TableSpec((("question", "Question", "text"), ("answer", "Answer", "t
                        ("latency_ms", "Latency", "latency"), ("bucket", "Bucket", "text"), ("trait", "Trait", "text"),
                        ("ts", "Time (UTC)", "time"), ("error_code", "Error", "text"),
                        ("message_id", "Message id", "text")))
-# The A/B table's key columns; the rest (lift, anytime-valid interval, MDE) is folded below it.
-AB_KEY_COLUMNS = ["metric", "control", "treatment", "difference [95% CI]", "p", "P(treatment better)"]

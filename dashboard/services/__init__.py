@@ -77,6 +77,7 @@ from dashboard.services.goldens import (
     slo_verdicts,
 )
 from dashboard.services.stats import (
+    ab_key_table,
     ab_report,
     ab_table,
     ab_unit_note,
@@ -112,7 +113,8 @@ __all__ = [
     "learned_model_path", "replay_view", "train_learned_router",
     "GOLDEN_THRESHOLD", "baseline_summary", "golden_compare", "golden_history", "golden_paths", "golden_record",
     "golden_report", "slo_verdicts",
-    "ab_report", "ab_table", "ab_unit_note", "broken_hypotheses", "hypothesis_summary", "hypothesis_trends", "srm",
+    "ab_key_table", "ab_report", "ab_table", "ab_unit_note", "broken_hypotheses", "hypothesis_summary",
+    "hypothesis_trends", "srm",
     "adaptive_state", "bandit_arms", "data_paths", "gateway_health", "kill_switch", "model_config", "provider_info",
     "settings_view",
     "AbReport", "Filters", "SrmResult", "EngineError",

@@ -4,7 +4,7 @@ one cached call into engine.analysis per figure, keyed on the store's version.""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +156,9 @@ def quality_by_method(filters: analysis.Filters) -> pd.DataFrame:
 
 
 def period_comparison(filters: analysis.Filters, period: str) -> pd.DataFrame:
-    """This day (or week) against the one before, ending now (to the minute, so it caches)."""
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    """This day (or week) against the one before, ending at the end of this minute (so it caches
+    for a minute and still counts the answers of the last seconds)."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
     return cached(analysis.compute_period_comparison, store(), filters, now, period, **FIGURE_CACHE)
 
 

@@ -55,6 +55,20 @@ def ab_table(report: analysis.AbReport) -> pd.DataFrame:
     return pd.DataFrame(analysis.compute_table_rows(report))
 
 
+def ab_key_table(report: analysis.AbReport) -> pd.DataFrame:
+    """The comparison's key columns, narrow enough to read without scrolling: each arm's mean (the
+    answers and sessions behind it are in the caption), the difference with its interval, p and
+    P(treatment better); the same cells as the full table otherwise."""
+    rows = []
+    for metric, row in zip(report.metrics, analysis.compute_table_rows(report)):
+        rows.append({"Metric": row["metric"],
+                     "Control": analysis.format_value(metric.control.mean, metric.unit),
+                     "Treatment": analysis.format_value(metric.treatment.mean, metric.unit),
+                     "Difference [95 % CI]": row["difference [95% CI]"], "p": row["p"],
+                     "P(treatment better)": row["P(treatment better)"]})
+    return pd.DataFrame(rows)
+
+
 def _load_hypothesis_trends(path: str, since: datetime | None, events: analysis.EventStore) -> pd.DataFrame:
     return analysis.load_hypothesis_trends(Path(path), since=since, store=events)
 

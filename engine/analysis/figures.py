@@ -516,11 +516,11 @@ def compute_period_comparison(store: EventStore, filters: Filters, now: datetime
 
 
 def compute_main_share_saving(sources: pd.DataFrame) -> dict[str, float | None]:
-    """Main-model share per bucket from compute_routing_sources, and what treatment saves:
-    {"control": share, "treatment": share, "saving": 1 - treatment / control} (None where unknown).
-    Shares count answered questions only (source "unknown" left out)."""
+    """Main-model share overall and per bucket from compute_routing_sources, and what treatment
+    saves: {"all": share, "control": share, "treatment": share, "saving": 1 - treatment / control}
+    (None where unknown). Shares count answered questions only (source "unknown" left out)."""
     out: dict[str, float | None] = {}
-    for bucket in (CONTROL, TREATMENT):
+    for bucket in ("all", CONTROL, TREATMENT):
         rows = sources[(sources["bucket"] == bucket) & (sources["source"] != UNKNOWN_SOURCE)]
         answered = float(rows["events"].sum())
         main = float(rows.loc[rows["source"] == MAIN, "events"].sum())
@@ -639,7 +639,7 @@ def compute_verdict_reading(verdict: Any) -> VerdictReading:
     quality_ci = verdict.quality_diff_ci
     if quality_ci is not None:
         low, high = quality_ci
-        words.append(f"quality by {_interval_words(low, high, 1, '')}")
+        words.append(f"quality by between {low:+.3f} and {high:+.3f}")
         if low > 0:
             good.append("higher quality")
         elif high < 0:

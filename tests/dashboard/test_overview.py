@@ -41,7 +41,7 @@ def check_overview(at, log_path, filters: Filters) -> None:
     assert shown["P95 latency"] == fmt_latency(head.p95_latency_ms)
     correct = compute_correctness(store, filters)
     assert shown["Correct (simulated)"] == fmt_pct(correct.accuracy)
-    assert shown["Agreement with other model"] == fmt_pct(correct.agreement_rate)
+    assert shown["Agreement"] == fmt_pct(correct.agreement_rate)
     shown_tables = {tuple(t.columns): t for t in tables(at)}
     assert_same_frame(shown_tables[tuple(BUCKET_SPLIT.headers)],
                       format_table(compute_bucket_split(store, filters), BUCKET_SPLIT))
@@ -128,7 +128,7 @@ def test_overview_shows_correctness_where_it_is_known(log_path):
     assert correct.comparisons == 20 and correct.answers_with_truth == 60
     shown = metrics(at)
     assert shown["Correct (simulated)"] == fmt_pct(correct.accuracy) == "75.0 %"
-    assert shown["Agreement with other model"] == fmt_pct(correct.agreement_rate)
+    assert shown["Agreement"] == fmt_pct(correct.agreement_rate)
     shown_tables = {tuple(t.columns): t for t in tables(at)}
     assert_same_frame(shown_tables[tuple(AGREEMENT.headers)],
                       format_table(compute_agreement_by_route_band(store, filters), AGREEMENT))

@@ -136,7 +136,8 @@ def test_red_flags_fire_on_the_runbook_lines(tmp_path: Path):
         assert flags["one model"].text == "routing 100 % to main"
         calm = {f.name: f.fired for f in analysis.compute_red_flags(head, sources, {"control": 0.5, "treatment": 0.45})}
         assert calm["drift"] is False
-        assert analysis.compute_main_share_saving(sources) == {"control": None, "treatment": 1.0, "saving": None}
+        assert analysis.compute_main_share_saving(sources) == {"all": 1.0, "control": None, "treatment": 1.0,
+                                                               "saving": None}
 
 
 def test_main_share_saving_per_bucket():
@@ -146,6 +147,7 @@ def test_main_share_saving_per_bucket():
     got = analysis.compute_main_share_saving(sources)
     assert got["control"] == pytest.approx(0.6) and got["treatment"] == pytest.approx(0.3)
     assert got["saving"] == pytest.approx(0.5)
+    assert got["all"] == 1.0  # the "all" rows: 9 main answers, no other answered source
 
 
 def test_trend_with_one_answer_per_bin_and_a_gap_is_not_drawn_as_a_line():
