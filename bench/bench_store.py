@@ -4,6 +4,7 @@ folder, as on separate hosts), and the events table's batched insert throughput.
 the replicas is killed with SIGKILL mid-run; the check then holds for what was committed.
 
     .venv/bin/python bench/bench_store.py [--chats 600] [--clients 20] [--kill] [--insert 20000]
+                                          [--configs files_1,postgres_1,postgres_3]
 
 Starts its own PostgreSQL (Debian's binaries, initdb in a temporary folder; as the postgres user when
 run as root). Each run checks: response events == answers acknowledged (no kill) or between the
@@ -197,14 +198,20 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=600)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--kill", action="store_true", help="SIGKILL one of the 3 replicas half-way")
-    parser.add_argument("--insert", type=int, default=20000, help="events for the insert throughput")
+    parser.add_argument("--insert", type=int, default=20000, help="events for the insert throughput (0: skip)")
+    parser.add_argument("--configs", default="files_1,postgres_1,postgres_3",
+                        help="which of files_1, postgres_1, postgres_3 to run (comma-separated)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="aios-bench-store-"))
     server, stop = start_postgres(folder)
     results: dict[str, object] = {}
     try:
-        results["insert"] = bench_insert(fresh_database(server, "insert_bench"), args.insert)
+        if args.insert:
+            results["insert"] = bench_insert(fresh_database(server, "insert_bench"), args.insert)
+        wanted = set(args.configs.split(","))
         for name, replicas, on_pg in (("files_1", 1, False), ("postgres_1", 1, True), ("postgres_3", 3, True)):
+            if name not in wanted:
+                continue
             url = fresh_database(server, name) if on_pg else None
             procs = [start_replica(folder / name / f"r{k}", url) for k in range(replicas)]
             victim = procs[-1][0] if args.kill and replicas == 3 else None
@@ -220,10 +227,11 @@ def main() -> None:
                 entry.update(check_store(url, counts, victim is not None))
             results[name] = entry
             print(name, json.dumps(entry), flush=True)
-        files = float(results["files_1"]["chats_per_s"])  # type: ignore[index]
-        results["ratios_vs_files_1"] = {name: round(float(results[name]["chats_per_s"]) / files, 2)  # type: ignore[index]
-                                        for name in ("postgres_1", "postgres_3")}
-        print(json.dumps({"insert": results["insert"], "ratios_vs_files_1": results["ratios_vs_files_1"]}))
+        if "files_1" in results:
+            files = float(results["files_1"]["chats_per_s"])  # type: ignore[index]
+            results["ratios_vs_files_1"] = {name: round(float(results[name]["chats_per_s"]) / files, 2)  # type: ignore[index]
+                                            for name in ("postgres_1", "postgres_3") if name in results}
+        print(json.dumps({k: results[k] for k in ("insert", "ratios_vs_files_1") if k in results}))
     finally:
         subprocess.run(stop, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
