@@ -84,17 +84,14 @@ def render_correctness(filters) -> None:
         st.info("No shadow comparison yet: AIOS_SHADOW_RATE of the answers are also asked of the other model.")
     else:
         render_table(agreement, AGREEMENT, key="agreement_table")
-    left, right = st.columns([3, 2])
-    with left:
-        accuracy = services.accuracy_by_bucket_route(filters)
-        st.markdown("**Accuracy by bucket and route** (simulated: the simulator's ground truth)")
-        if accuracy.empty:
-            st.info("No answer with a known truth: only the simulator knows whether an answer is right.")
-        else:
-            render_table(accuracy, ACCURACY, key="accuracy_table")
-    with right:
-        st.markdown("**Quality by method**")
-        render_table(services.quality_by_method(filters), QUALITY_METHODS, key="quality_methods_table")
+    accuracy = services.accuracy_by_bucket_route(filters)
+    st.markdown("**Accuracy by bucket and route** (simulated: the simulator's ground truth)")
+    if accuracy.empty:
+        st.info("No answer with a known truth: only the simulator knows whether an answer is right.")
+    else:
+        render_table(accuracy, ACCURACY, key="accuracy_table")
+    st.markdown("**Quality by method**")
+    render_table(services.quality_by_method(filters), QUALITY_METHODS, key="quality_methods_table")
 
 
 def render_overview() -> None:

@@ -46,10 +46,10 @@ def render_routing() -> None:
         latest = events.iloc[0]
         st.info(f"Latest adaptation: {latest['bucket']} boundary {fmt_boundary(latest['old_boundary'])} → "
                 f"{fmt_boundary(latest['new_boundary'])} because {latest['reason']}", icon=":material/tune:")
-        render_table(events, ADAPTATIONS, key="adaptations_table", column_config={
-            "Time (UTC)": st.column_config.TextColumn(width="medium"),
-            "Reason": st.column_config.TextColumn(width="large", help="The whole reason shows on hover."),
-            **{name: st.column_config.TextColumn(width="small") for name in ("Bucket", "From", "To", "Evidence")}})
+        # Fixed widths (px) that fit the main area at 1280 px; a long reason shows whole on hover.
+        widths = {"Time (UTC)": 150, "Bucket": 85, "From": 60, "To": 60, "Reason": 370, "Evidence": 80}
+        render_table(events, ADAPTATIONS, key="adaptations_table",
+                     column_config={name: st.column_config.TextColumn(width=px) for name, px in widths.items()})
     render_log_warning(summary)
 
 
