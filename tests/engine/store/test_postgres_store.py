@@ -309,3 +309,93 @@ def test_metrics_on_any_replica_report_the_shared_totals(store_url, data_dir, tm
     totals = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("aios_answers_total{")]
     assert sum(totals) == 8
     assert 'aios_answers_total{bucket="treatment",route="embedder"}' in text
+
+
+def start_replica(folder: Path, store_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder.mkdir(parents=True)
+    env = {**os.environ, "AIOS_DATA_DIR": str(folder), "AIOS_STORE_URL": store_url, "BANDIT_ENABLED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port)], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("replica did not start")
+
+
+def test_a_replica_killed_mid_run_leaves_every_committed_answer_and_the_others_go_on(store_url, tmp_path):
+    import signal
+
+    import httpx
+
+    replicas = [start_replica(tmp_path / f"r{k}", store_url) for k in range(2)]
+    victim = replicas[1][0]
+    counts = {"attempted": 0, "ok": 0, "after_kill_ok": 0}
+    lock = threading.Lock()
+    killed = threading.Event()
+    work = iter(range(160))
+
+    def client(k: int) -> None:
+        base = replicas[k % 2][1]
+        with httpx.Client(timeout=30) as http:
+            for i in work:
+                with lock:
+                    counts["attempted"] += 1
+                    if counts["attempted"] == 60:
+                        victim.send_signal(signal.SIGKILL)
+                        killed.set()
+                try:
+                    r = http.post(base + "/v1/chat/completions", headers={"X-Session-Id": f"u{i % 30}"}, json={
+                        "model": "router", "metadata": {"category": "coding", "trait": "technical"},
+                        "messages": [{"role": "user", "content": f"What is {i} plus {i + 2}?"}]})
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                    base = replicas[0][1]  # the load balancer sends this client to the survivor
+                with lock:
+                    counts["ok"] += ok
+                    counts["after_kill_ok"] += ok and killed.is_set()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert victim.wait(10) == -signal.SIGKILL
+        survivor = replicas[0][1]
+        metrics = httpx.get(survivor + "/metrics", timeout=10).text
+    finally:
+        for proc, _ in replicas:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+    per_bucket = dict(rows(store_url, "SELECT bucket, count(*) FROM aios_events WHERE event_type = 'response' "
+                                      "GROUP BY bucket"))
+    total = sum(per_bucket.values())
+    assert counts["ok"] <= total <= counts["attempted"] == 160
+    assert counts["after_kill_ok"] >= 80, counts  # the survivor went on answering
+    [(duplicates,)] = rows(store_url, "SELECT count(*) - count(DISTINCT message_id) FROM aios_events "
+                                      "WHERE event_type = 'response'")
+    assert duplicates == 0
+    [(document,)] = rows(store_url, "SELECT document FROM aios_adaptive_state")
+    state = json.loads(document)
+    assert {n: b["sample_count"] for n, b in state["buckets"].items() if b["sample_count"]} == per_bucket
+    [(pulls,)] = rows(store_url, "SELECT sum(pulls) FROM aios_bandit.arms")
+    [(selected,)] = rows(store_url, "SELECT sum(count) FROM aios_bandit.selections")
+    assert pulls == selected >= total
+    served = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith("aios_answers_total{")]
+    assert sum(served) == total  # the survivor's /metrics counts both replicas' answers
