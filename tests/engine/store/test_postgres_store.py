@@ -18,6 +18,7 @@ import pandas as pd
 import psycopg
 
 from engine.analysis import figures
+from engine.analysis.ab_report import compute_bucket_aggregates
 from engine.analysis.store import EventStore, Filters
 from engine.api import ask, clear_engines
 from engine.prompts.bandit.policy import Selection
@@ -212,6 +213,7 @@ def figure_set(store: EventStore) -> dict[str, object]:
         "hypotheses": figures.compute_hypothesis_pass_rates(store, every),
         "method": figures.compute_quality_by_method(store, every),
         "correctness": figures.compute_correctness(store, every),
+        "ab_report": compute_bucket_aggregates(store),
     }
 
 
