@@ -35,6 +35,7 @@ from engine.loop.records import (
 from engine.prompts.bandit import Bandit
 from engine.prompts.store import RecipeStore
 from engine.provenance.events import AdaptationEvent, ComparisonEvent, Event, ResponseEvent, Tokens
+from engine.provenance.reader import event_logged
 from engine.provenance.sink import EventSink
 from engine.providers.base import CLIENT_DISCONNECTED, UNKNOWN_SOURCE, ChatResult, stream_chat
 from engine.providers.select import ProviderChoice, resolve_providers, sim_providers
@@ -240,10 +241,16 @@ class Engine:
         label = Observation(bucket=event.bucket, route=event.served_route, score=event.complexity, quality=0.0,
                             latency_ms=0.0, agreement=event.agreement)
         with state_lock(self.state_path):
-            new_state, _ = step(self.states.load(), label, adaptive_enabled=self.adaptive_enabled, now=event.ts)
+            state = self.states.load_for_update(f"comparison_{event.message_id}", self._logged)
+            new_state, _ = step(state, label, adaptive_enabled=self.adaptive_enabled, now=event.ts)
             with self.states.stage(new_state) as staged:  # the event first: the state never counts an unlogged one
                 self.sink.append([event])
                 staged.commit()
+
+    def _logged(self, tag: str) -> bool:
+        """Whether an update's events ("response_<id>") are in the log: a writer killed between its
+        append and its state rename left that update, which the next writer then puts in place."""
+        return event_logged(self.sink.path, tag)
 
     def _call(self, turn: Turn) -> ChatResult:
         return self._chat(turn.provider, turn)
@@ -277,8 +284,8 @@ class Engine:
                                   quality=event.quality, latency_ms=event.latency_ms,
                                   answered=event.error_code is None)
         with state_lock(self.state_path):
-            new_state, adaptation = step(self.states.load(), observation,
-                                         adaptive_enabled=self.adaptive_enabled, now=event.ts)
+            new_state, adaptation = step(self.states.load_for_update(f"response_{event.message_id}", self._logged),
+                                         observation, adaptive_enabled=self.adaptive_enabled, now=event.ts)
             if adaptation is not None:
                 batch.append(AdaptationEvent(
                     message_id=event.message_id, session_id=event.session_id, run_id=event.run_id,

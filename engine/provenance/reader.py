@@ -129,3 +129,34 @@ def tail_events(path: Path | str, n: int, *, chunk: int = 1 << 20) -> ReadResult
     result.next_offset = size - len(data) + parse_lines(data, result)
     result.events = result.events[-n:] if n else []
     return result
+
+
+def event_logged(path: Path | str, tag: str, *, window: int = 1 << 20) -> bool:
+    """Whether the event named by `tag` ("<event_type>_<message_id>", e.g. "response_3f2a...") is
+    among the log's last `window` bytes: how a state update left by a killed writer is judged (its
+    events were appended last, under the lock that writer held)."""
+    event_type, _, message_id = tag.partition("_")
+    if not event_type or not message_id:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - window))
+            data = handle.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return False
+    needle = message_id.encode("utf-8")
+    at = data.find(needle)
+    while at >= 0:
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        if end >= 0:  # a complete line only
+            try:
+                item = json.loads(data[start:end])
+            except (ValueError, RecursionError):
+                item = None
+            if isinstance(item, dict) and item.get("message_id") == message_id and \
+                    item.get("event_type", "response") == event_type:
+                return True
+        at = data.find(needle, at + len(needle))
+    return False

@@ -8,6 +8,14 @@ file is moved aside to `.corrupt-<UTC time>` with a warning and re-initialised; 
 resets the experiment (runbook 004). StateCache skips re-parsing a file whose bytes are the ones this
 process last read or wrote.
 
+The loop's update puts the log first: under the lock it loads (`load_for_update`), stages the new
+state beside the file (`stage`: written and fsynced, not in place), appends the answer's events and
+only then renames the staged file over the state (`commit`). A failed append (disk full) discards
+the staged state, so the state never counts an event the log lacks. A writer killed by SIGKILL leaves
+its staged file, named with its pid, the events it counts and the state it was made from: the next
+`load_for_update` puts it in place when those events are in the log and that state is still the
+file's (the kill fell between append and rename), and deletes it otherwise.
+
 Reader: `read_state` / `read_state_file` give everyone else (figures, A/B report, SLO check, status,
 metrics) the typed AdaptiveState, validated by the same `parse_state` as the writer; they never raise
 and never move a file: a corrupt file reads as no state, with a warning that says why.
@@ -19,15 +27,17 @@ import json
 import logging
 import math
 import os
+import re
 import threading
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import StagedWrite, remove_stale_temps, stage_bytes_atomic, write_bytes_atomic
+from engine.atomic import StagedWrite, dead_writer_temps, stage_bytes_atomic, write_bytes_atomic
 from engine.errors import StateError
 from engine.ids import utc_now_iso
 from engine.locking import lock_exclusive, unlock
@@ -348,12 +358,45 @@ class StateCache:
         self.experiment_seed = experiment_seed
         self.config = config
         self._last: tuple[bytes, AdaptiveState] | None = None  # replaced whole: safe across threads
-        self._swept = False
+        self._next_tag: str | None = None  # what the next `stage` is for (set by load_for_update)
+
+    def load_for_update(self, tag: str | None = None, logged: Callable[[str], bool] | None = None) -> AdaptiveState:
+        """`load` for a read-modify-write: call it under `state_lock`, then `stage` the new state.
+
+        First settles what writers killed mid-update left: a staged state whose events reached the
+        log (`logged(tag)` says so) and that was staged from the state now in place is put in place
+        (the kill fell between the append and the rename); any other is deleted. `tag` names this
+        update's events for the same check should this writer be killed in turn.
+        """
+        self._settle_dead_writers(logged)
+        self._next_tag = tag if tag is None or _TAG_TEXT.fullmatch(tag) else None
+        return self.load()
+
+    def _settle_dead_writers(self, logged: Callable[[str], bool] | None) -> None:
+        stale = dead_writer_temps(self.path)
+        if not stale:
+            return
+        base = _fingerprint(_read(self.path))
+        for tmp, tag in stale:
+            events, _, staged_from = (tag or "").rpartition("-")
+            if events and staged_from == base and logged is not None and logged(events):
+                try:
+                    parse_state(json.loads(tmp.read_bytes()), self.experiment_seed, self.config)
+                    os.replace(tmp, self.path)
+                except (OSError, ValueError) as exc:
+                    log.warning("adaptive state %s: a killed writer's update %s is unusable (%s); dropped",
+                                self.path, tmp.name, type(exc).__name__)
+                else:
+                    log.warning("adaptive state %s: put in place the update of a writer killed after logging "
+                                "its events (%s)", self.path, events)
+                    base = _fingerprint(_read(self.path))
+                    continue
+            try:
+                tmp.unlink()
+            except FileNotFoundError:
+                pass
 
     def load(self) -> AdaptiveState:
-        if not self._swept:  # once per cache: temp files of writers killed mid-save (call under state_lock)
-            self._swept = True
-            remove_stale_temps(self.path)
         raw = _read(self.path)
         if raw is None:
             return fresh_state(self.experiment_seed, self.config)
@@ -375,7 +418,19 @@ class StateCache:
         are in the log (a kill in between leaves the old state and its temp file, which the next
         load removes); leaving the `with` block without a commit discards it."""
         data = encode_state(state)
-        return StagedCacheWrite(self, stage_bytes_atomic(self.path, data), data, state)
+        tag, self._next_tag = self._next_tag, None
+        if tag is not None:  # the update's events and the state it was made from, for `_settle_dead_writers`
+            tag = f"{tag}-{_fingerprint(_read(self.path))}"
+        return StagedCacheWrite(self, stage_bytes_atomic(self.path, data, tag), data, state)
+
+
+# A tag names the events of one update: letters, digits, '_' (it goes into a file name).
+_TAG_TEXT = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+
+def _fingerprint(raw: bytes | None) -> str:
+    """Which state file a staged update was made from (crc32 of its bytes; a missing file is b"")."""
+    return f"{zlib.crc32(raw or b''):08x}"
 
 
 class StagedCacheWrite:

@@ -225,6 +225,59 @@ def test_9_temp_files_of_dead_writers_are_removed_live_ones_kept(data_dir):
     assert live.exists() and other.exists()
 
 
+# A writer that SIGKILLs itself at one point of an answer's update, after one whole answer.
+KILLED_AT = r"""
+import os, signal, sys
+from engine import api
+from engine.provenance.sink import EventSink
+from engine.routing.state import StagedCacheWrite
+
+api.ask("What is 1 + 1?")
+where = sys.argv[1]
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+if where == "before-append":
+    EventSink.append = die
+else:
+    StagedCacheWrite.commit = die
+api.ask("What is 2 + 2?")
+"""
+
+
+@pytest.mark.parametrize("where", ["before-append", "before-rename"])
+def test_9_a_writer_killed_mid_update_leaves_log_and_state_agreeing(data_dir, where):
+    from engine import api
+    from engine.routing.state import read_state
+
+    paths = DataPaths.under(data_dir)
+    done = subprocess.run([PY, "-c", KILLED_AT, where], cwd=REPO_ROOT, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert done.returncode == -signal.SIGKILL
+    assert [p.name for p in paths.analytics_dir.iterdir() if p.name.endswith(".tmp")]  # left by the kill
+    questions = [e["question"] for e in read_events(paths.log).events if e["event_type"] == "response"]
+    assert questions == (["What is 1 + 1?"] if where == "before-append" else ["What is 1 + 1?", "What is 2 + 2?"])
+    api.ask("What is 3 + 3?")  # the next writer settles what the killed one left
+    responses = [e for e in read_events(paths.log).events if e["event_type"] == "response"]
+    state = read_state(paths.adaptive_state)
+    assert sum(b.sample_count for b in state.buckets.values()) == len(responses) == len(questions) + 1
+    assert not [p.name for p in paths.analytics_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_9_a_killed_writers_update_made_from_an_older_state_is_dropped(data_dir):
+    from engine import api
+    from engine.routing.state import read_state
+
+    paths = DataPaths.under(data_dir)
+    done = subprocess.run([PY, "-c", KILLED_AT, "before-rename"], cwd=REPO_ROOT, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert done.returncode == -signal.SIGKILL
+    paths.adaptive_state.write_bytes(paths.adaptive_state.read_bytes() + b" ")  # someone wrote in between
+    api.ask("What is 3 + 3?")
+    state = read_state(paths.adaptive_state)
+    assert sum(b.sample_count for b in state.buckets.values()) == 2  # not rolled onto a state it was not made from
+    assert not [p.name for p in paths.analytics_dir.iterdir() if p.name.endswith(".tmp")]
+
+
 # 10. A log path that is a directory ---------------------------------------------------------------
 
 @pytest.mark.parametrize("command", [["ask", "hello"], ["status"], ["simulate", "--n", "3", "--no-progress"],
