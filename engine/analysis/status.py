@@ -86,6 +86,12 @@ def compute_status(settings: Settings) -> SystemStatus:
                                 provider.name, answers, detail))
     paths = settings.paths
     events, size = count_lines(paths.log)
+    from engine.store.select import log_target
+
+    if (target := log_target(paths.log)) is not None:  # the shared store (AIOS_STORE_URL) holds the events
+        from engine.store.postgres import count_events
+
+        events, size = count_events(target)
     return SystemStatus(
         profile=settings.aios_profile,
         provider_mode=choice.mode,

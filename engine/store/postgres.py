@@ -202,6 +202,14 @@ def load_status(target: StoreTarget) -> StoreStatus:
                        {str(k): int(v) for k, v in by_type.items()}, experiments, int(arms[0]) if arms else 0)
 
 
+def count_events(target: StoreTarget) -> tuple[int, int]:
+    """(events, bytes of their log lines) in the store: what `status` shows for a log file."""
+    with connection(target) as conn:
+        row = conn.execute("SELECT count(*), coalesce(sum(octet_length(body::text)) + count(*), 0) "
+                           "FROM aios_events").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 # ---- events ---------------------------------------------------------------------------------------
 
 def _timestamp(value: Any) -> datetime | None:

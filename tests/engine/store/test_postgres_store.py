@@ -401,3 +401,15 @@ def test_a_replica_killed_mid_run_leaves_every_committed_answer_and_the_others_g
     assert pulls == selected >= total
     served = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith("aios_answers_total{")]
     assert sum(served) == total  # the survivor's /metrics counts both replicas' answers
+
+
+def test_status_counts_the_events_in_the_store(store_url, data_dir):
+    for i in range(3):
+        ask(question=f"What is {i} minus 1?")
+    clear_engines()
+    result = cli("status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    [(stored,)] = rows(store_url, "SELECT count(*) FROM aios_events")
+    assert status["event_count"] == stored >= 3
+    assert status["adaptive"]["treatment"]["sample_count"] + status["adaptive"]["control"]["sample_count"] == 3
