@@ -142,7 +142,7 @@ class AnswerExporter:
                 if result is SpanExportResult.SUCCESS:
                     outage.succeeded()
                 else:
-                    outage.failed("the collector did not accept the spans")
+                    outage.failed("unreachable, or it refused the spans")
                 return result
 
             def shutdown(self) -> None:
