@@ -1,7 +1,8 @@
 """A real OTLP/HTTP receiver on loopback: accepts `POST /v1/traces`, decodes the body with the official
 opentelemetry-proto messages (what a collector, Phoenix or Tempo parse) and keeps the spans with
-their attributes decoded. (Phoenix itself was not used: its install pulls a database server and a
-web app whose start-up alone would outlast these tests; the protocol is the same.)"""
+their attributes decoded. Arize Phoenix was not used as the receiver: it is a whole server application
+(web UI, its own storage and many pinned dependencies) for the test environment to carry, to receive
+the same OTLP/HTTP protobuf these messages decode."""
 
 from __future__ import annotations
 
