@@ -107,6 +107,12 @@ def test_ab_table_and_verdict_equal_the_engine_report(log_path):
     assert ab_report.unit_note("session").capitalize() in texts(at)
     assert f"{report.metric('quality').control_sessions.n} sessions)" in shown.loc[0, "control"]
     assert "nan" not in shown.to_string().lower()
+    # The key table a reader sees first: each arm's mean, the difference, p and P(better).
+    key = next(e.value for e in at.dataframe if "Difference [95 % CI]" in e.value.columns)
+    assert list(key.columns) == ["Metric", "Control", "Treatment", "Difference [95 % CI]", "p", "P(treatment better)"]
+    quality_metric = report.metric("quality")
+    assert key.loc[0, "Control"] == ab_report.format_value(quality_metric.control.mean, quality_metric.unit)
+    assert list(key["Difference [95 % CI]"]) == list(expected["difference [95% CI]"])
 
 
 def test_pass_rate_trends_per_hypothesis_equal_the_engine(log_path):
