@@ -17,7 +17,7 @@ def render_hypothesis_trends(trends: pd.DataFrame) -> None:
     if trends.empty or trends["pass_rate"].isna().all():
         st.info("No hypothesis results in this window yet.")
         return
-    st.plotly_chart(hypothesis_trends_chart(trends), key="hypothesis_trends_chart")
+    st.plotly_chart(hypothesis_trends_chart(services.hypothesis_trend_display(trends)), key="hypothesis_trends_chart")
 
 
 def render_broken_hypotheses(broken: pd.DataFrame) -> None:

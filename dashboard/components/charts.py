@@ -128,11 +128,13 @@ def agreement_chart(table: pd.DataFrame) -> go.Figure:
 
 
 def hypothesis_trends_chart(trends: pd.DataFrame) -> go.Figure:
-    """Pass rate per hypothesis and time bin (bins without a check are left out)."""
-    fig = px.line(trends.dropna(subset=["pass_rate"]), x="bin_start", y="pass_rate", color="hypothesis_id",
+    """Pass rate per hypothesis and time bin; bins of too few checks and gaps carry no value (the
+    engine blanked them), so lines break there."""
+    fig = px.line(trends, x="bin_start", y="pass_rate", color="hypothesis_id",
                   markers=True, hover_data=["checks", "passed", "failed", "errors"],
                   labels={"bin_start": "time (UTC)", "pass_rate": "pass rate", "hypothesis_id": "hypothesis"},
                   title="Pass rate per hypothesis over time")
+    fig.update_traces(connectgaps=False)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return _compact(fig, 340)
 

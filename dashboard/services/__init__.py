@@ -83,6 +83,7 @@ from dashboard.services.stats import (
     ab_unit_note,
     broken_hypotheses,
     hypothesis_summary,
+    hypothesis_trend_display,
     hypothesis_trends,
     srm,
 )
@@ -114,7 +115,7 @@ __all__ = [
     "GOLDEN_THRESHOLD", "baseline_summary", "golden_compare", "golden_history", "golden_paths", "golden_record",
     "golden_report", "slo_verdicts",
     "ab_key_table", "ab_report", "ab_table", "ab_unit_note", "broken_hypotheses", "hypothesis_summary",
-    "hypothesis_trends", "srm",
+    "hypothesis_trend_display", "hypothesis_trends", "srm",
     "adaptive_state", "bandit_arms", "data_paths", "gateway_health", "kill_switch", "model_config", "provider_info",
     "settings_view",
     "AbReport", "Filters", "SrmResult", "EngineError",

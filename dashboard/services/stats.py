@@ -78,6 +78,16 @@ def hypothesis_trends() -> pd.DataFrame:
     return cached(_load_hypothesis_trends, str(settings().paths.log), _since(), store(), **REPORT_CACHE)
 
 
+def hypothesis_trend_display(trends: pd.DataFrame) -> pd.DataFrame:
+    """The per-hypothesis trend ready to draw: bins of too few checks blanked, gaps broken."""
+    width = analysis.compute_bin_seconds(store(), analysis.Filters(since=_since()), "hypothesis", trait=False)
+    # A hypothesis that never decided (every check errored) has no line: it is shown as broken instead.
+    decided = trends.groupby("hypothesis_id")["pass_rate"].transform(lambda v: v.notna().any())
+    return analysis.compute_trend_display(trends[decided].astype({"pass_rate": float}), width, ["pass_rate"],
+                                          time_column="bin_start", group_columns=["hypothesis_id"],
+                                          count_column="checks")
+
+
 def _load_hypothesis_summary(path: str, since: datetime | None, events: analysis.EventStore) -> pd.DataFrame:
     return analysis.load_hypothesis_summary(Path(path), since=since, store=events)
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.analysis import ab_report, compute_verdict_reading
+from engine.analysis import (
+    EventStore,
+    Filters,
+    ab_report,
+    compute_bin_seconds,
+    compute_trend_display,
+    compute_verdict_reading,
+)
 from engine.loop import hypotheses as hyp
 from engine.provenance import EventSink
 from engine.settings import get_settings
@@ -118,19 +125,26 @@ def test_ab_table_and_verdict_equal_the_engine_report(log_path):
 def test_pass_rate_trends_per_hypothesis_equal_the_engine(log_path):
     write_loop_log(log_path)
     at = open_page("hypotheses")
-    trends = ab_report.load_hypothesis_trends(log_path)
+    with EventStore(log_path) as store:
+        store.refresh()
+        width = compute_bin_seconds(store, Filters(), "hypothesis", trait=False)
+    raw = ab_report.load_hypothesis_trends(log_path)
+    # As drawn: bins of fewer than the minimum checks blanked, gaps broken.
+    trends = compute_trend_display(raw.astype({"pass_rate": float}), width, ["pass_rate"], time_column="bin_start",
+                                   group_columns=["hypothesis_id"], count_column="checks")
     spec = chart_by_title(at, "Pass rate per hypothesis over time")
     plotted = {trace["name"]: trace["y"] for trace in spec["data"]}
     assert set(plotted) == {"answered_by_model", "latency_within_budget", "quality_above_floor",
                             "embedder_quality_parity"}
     for hypothesis_id, values in plotted.items():
-        rows = trends[(trends["hypothesis_id"] == hypothesis_id) & trends["pass_rate"].notna()]
+        rows = trends[trends["hypothesis_id"] == hypothesis_id]
         if isinstance(values, dict):  # plotly may ship arrays as typed buffers
             import base64
 
             import numpy as np
             values = np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-        assert values == pytest.approx([float(v) for v in rows["pass_rate"]])
+        shown = [float("nan") if v is None else float(v) for v in values]
+        assert shown == pytest.approx([float(v) for v in rows["pass_rate"]], nan_ok=True)
 
 
 def test_a_broken_hypothesis_is_shown_and_the_others_still_run(log_path):
