@@ -123,10 +123,12 @@ def engine_env(chat_url: str, data_dir: Path | str, *, max_tokens: int = TEST_MA
 class TruncatingProxy:
     """An OpenAI-compatible proxy in front of `upstream` (a base URL ending in /v1) that lowers every
     chat call's max_tokens to `max_tokens`: the same model, its answers cut short. Streams are relayed
-    whole once the upstream finishes. `calls` counts the chat calls it forwarded."""
+    whole once the upstream finishes. `calls` counts the chat calls it forwarded; `cut` lists, per
+    plain call, (the last user message, whether the upstream stopped at the limit)."""
 
     def __init__(self, upstream: str, max_tokens: int = 4) -> None:
         self.upstream, self.max_tokens, self.calls = upstream.rstrip("/"), max_tokens, 0
+        self.cut: list[tuple[str, bool]] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -135,7 +137,7 @@ class TruncatingProxy:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _relay(self, method: str, body: bytes | None) -> None:
+            def _relay(self, method: str, body: bytes | None) -> bytes:
                 path = self.path.split("/v1", 1)[-1]
                 upstream = request.Request(proxy.upstream + path, data=body, method=method,
                                            headers={"Content-Type": "application/json"})
@@ -150,16 +152,26 @@ class TruncatingProxy:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+                return payload
 
             def do_GET(self) -> None:
                 self._relay("GET", None)
 
             def do_POST(self) -> None:
                 data = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if self.path.endswith("/chat/completions"):
+                chat = self.path.endswith("/chat/completions")
+                if chat:
                     data["max_tokens"] = proxy.max_tokens
                     proxy.calls += 1
-                self._relay("POST", json.dumps(data).encode())
+                payload = self._relay("POST", json.dumps(data).encode())
+                if chat and not data.get("stream"):
+                    question = next((m.get("content", "") for m in reversed(data.get("messages", []))
+                                     if m.get("role") == "user"), "")
+                    try:
+                        finish = json.loads(payload)["choices"][0].get("finish_reason")
+                    except (ValueError, KeyError, IndexError, TypeError):
+                        finish = None
+                    proxy.cut.append((question, finish == "length"))
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
