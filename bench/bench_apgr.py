@@ -42,7 +42,7 @@ def load_benchmark(path: Path) -> list[dict]:
                 record = json.loads(line)
                 record["question"], record["strong_correct"], record["weak_correct"]
             except (ValueError, KeyError) as exc:
-                raise SystemExit(f"{path}:{number}: not a benchmark record ({exc})")
+                raise SystemExit(f"{path}:{number}: not a benchmark record ({exc})") from None
             records.append(record)
     return records
 
@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parts = {"gsm8k": [r for r in records if part_of(r) == "gsm8k"],
              "mmlu": [r for r in records if part_of(r) == "mmlu"],
              "combined": records}
-    print(f"routing benchmark: {args.data.relative_to(REPO_ROOT) if args.data.is_relative_to(REPO_ROOT) else args.data}")
+    shown = args.data.relative_to(REPO_ROOT) if args.data.is_relative_to(REPO_ROOT) else args.data
+    print(f"routing benchmark: {shown}")
     print(f"traits: gsm8k -> {trait_for('gsm8k')}, mmlu -> {trait_for('mmlu')}; APGR = RouteLLM's 10 "
           f"quantile thresholds, 'APGR all' = every distinct score; interval = {args.bootstrap} "
           f"bootstrap resamples; main@0.5/acc@0.5 = share sent to the main model and accuracy at "

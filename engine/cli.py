@@ -51,7 +51,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         if name == chosen:
             module = importlib.import_module(f"engine.commands.{module_name}")
             module.add_arguments(command)
-            command.set_defaults(_run=module.run)
+            command.set_defaults(_run=module.run, _parser=command)
     return parser
 
 
@@ -63,7 +63,9 @@ def chosen_command(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(chosen_command(argv))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # a wrong option of a command: that command's own usage, not the top-level one
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         settings = get_settings()
     except EngineError as exc:

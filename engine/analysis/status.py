@@ -125,8 +125,17 @@ def render_status_text(status: SystemStatus) -> str:
     if status.adaptive is None:
         lines.append("               no adaptive state yet (it starts with the first question)")
     else:
-        for name, bucket in status.adaptive.items():
-            lines.append(f"               {name}: {bucket}")
+        if "error" in status.adaptive:
+            lines.append(f"               {status.adaptive['error']}")
+        else:
+            lines.append(f"               {'bucket':<10} {'answers':>8} {'boundary':>9} {'adaptations':>11} "
+                         f"{'main %':>7} {'quality':>8}")
+            for name, bucket in status.adaptive.items():
+                share, quality = bucket.get("main_share"), bucket.get("mean_quality")
+                lines.append(f"               {name:<10} {bucket.get('sample_count', 0):>8} "
+                             f"{bucket.get('boundary', 0.0):>9.3f} {bucket.get('adaptations', 0):>11} "
+                             f"{'-' if share is None else f'{100 * share:.1f}%':>7} "
+                             f"{'-' if quality is None else f'{quality:.3f}':>8}")
     egress = status.egress
     lines.append(f"egress         NO_NET_MODE={str(egress['no_net_mode']).lower()} "
                  f"PROVIDER_ALLOWLIST={','.join(egress['provider_allowlist'])} "

@@ -26,7 +26,9 @@ HELP = "print the router's score and route (or with --quality an answer's qualit
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--router", default="complexity", choices=sorted(ROUTERS), help="router to use")
     parser.add_argument("--model", default=None, help="the learned router's model (train-router --out)")
-    parser.add_argument("--explain", action="store_true", help="add the features behind each score")
+    parser.add_argument("--explain", action="store_true",
+                        help="show the features behind each score (a small table; with --json in the JSON line)")
+    parser.add_argument("--json", action="store_true", help="with --explain: JSON lines instead of tables")
     parser.add_argument("--quality", action="store_true",
                         help="read JSONL question+answer and print quality and its components")
     parser.add_argument("--boundary", type=float, default=AdaptiveConfig().control_boundary,
@@ -92,8 +94,26 @@ def score_stream(args: argparse.Namespace, stream: TextIO, out: TextIO) -> int:
                 row["router_version"] = router.version
             if args.explain:
                 row["explain"] = router.explain(item["question"], trait)
+                if not args.json:
+                    out.write(render_explain(row) + "\n")
+                    continue
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return 0
+
+
+def render_explain(row: dict[str, Any]) -> str:
+    """One question's score as a person reads it: the decision, then each feature and what it added."""
+    explain = row["explain"]
+    lines = [f"line {row['line']}: {row['question'][:90]}",
+             f"  {row['router']} score {row['score']:.3f} vs boundary {row['boundary']:.3f} -> {row['route']}"]
+    features, contributions = explain.get("features", {}), explain.get("contributions", {})
+    if contributions:
+        lines.append(f"  {'feature':<12} {'value':>8} {'adds':>8}")
+        for name, added in contributions.items():
+            value = features.get(name)
+            shown = "" if value is None else f"{value:>8.3f}"
+            lines.append(f"  {name:<12} {shown:>8} {added:>+8.3f}")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:

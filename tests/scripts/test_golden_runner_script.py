@@ -51,7 +51,8 @@ def test_python_m_engine_golden_uses_data_dir_defaults_and_writes_junit(tmp_path
     work = fresh_clone(tmp_path)
     env = env_for(work)
     base = [sys.executable, "-m", "engine", "golden"]
-    rec = subprocess.run([*base, "record", "-j", "3"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    rec = subprocess.run([*base, "record", "-j", "3"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
     assert rec.returncode == 0, rec.stderr
     assert (work / BASELINE).exists()
     junit = work / "junit.xml"
@@ -120,7 +121,8 @@ CASES = json.loads((REPO_ROOT / SET).read_text())
 
 @pytest.mark.parametrize("which, content, expected", [
     ("set", "{this is not json", "not valid JSON (line 1"),
-    ("set", CASES[:3] + [{"id": "no_question", "trait": "general"}], "case 'no_question' (#4): field 'question' is missing"),
+    ("set", CASES[:3] + [{"id": "no_question", "trait": "general"}],
+     "case 'no_question' (#4): field 'question' is missing"),
     ("set", CASES[:3] + [dict(CASES[1])], f"case '{CASES[1]['id']}' (#4): duplicate id"),
     ("set", "", "golden set file is empty"),
     ("set", CASES[:2] + [{"id": "blank", "question": ""}], "case 'blank' (#3): field 'question' is empty"),

@@ -131,12 +131,23 @@ def test_ask_cli_unknown_trait_exits_2() -> None:
 
 def test_score_cli_plain_and_jsonl_with_explain() -> None:
     stdin = 'What is the capital of France?\n\n{"question": "Why does my Rust code deadlock?", "trait": "technical"}\n'
-    out = run_cli("score", "--explain", stdin=stdin)
+    out = run_cli("score", "--explain", "--json", stdin=stdin)
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["line"] for r in rows] == [1, 3]
     assert rows[0]["route"] == "embedder" and rows[0]["boundary"] == 0.5
     assert rows[1]["score"] > rows[0]["score"] and "features" in rows[1]["explain"]
+    # Without --json a person gets a small table per question: decision first, then what each feature adds.
+    table = run_cli("score", "--explain", stdin=stdin)
+    assert table.returncode == 0, table.stderr
+    assert "line 1: What is the capital of France?" in table.stdout and "-> embedder" in table.stdout
+    assert "feature" in table.stdout and "length" in table.stdout and "{" not in table.stdout
+
+
+def test_a_wrong_option_shows_the_commands_own_usage() -> None:
+    out = run_cli("simulate", "--count", "5")
+    assert out.returncode == 2
+    assert "usage: python -m engine simulate" in out.stderr and "--count 5" in out.stderr
 
 
 @pytest.mark.parametrize("stdin,needle", [("ok question\n{broken\n", "stdin line 2: not valid JSON"),
@@ -158,3 +169,14 @@ def test_score_cli_quality_mode() -> None:
                                        "consistency", "answers_question", "grounding", "concision"}
     missing = run_cli("score", "--quality", stdin='{"question": "q"}\n')
     assert missing.returncode == 2 and "stdin line 1: field answer" in missing.stderr
+
+
+def test_status_prints_the_adaptive_state_as_a_table(tmp_path) -> None:
+    env = {"AIOS_DATA_DIR": str(tmp_path / "data"), "AIOS_PROVIDER": "sim"}
+    done = run_cli("simulate", "--n", "40", "--no-progress", env_extra=env)
+    assert done.returncode == 0, done.stderr
+    out = run_cli("status", env_extra=env)
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "bucket" in line and "boundary" in line)
+    assert lines[header + 1].split()[0] == "control" and lines[header + 2].split()[0] == "treatment"
+    assert "{" not in out.stdout  # no raw Python dicts
