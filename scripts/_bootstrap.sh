@@ -28,7 +28,7 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   stamp="$VENV/.installed-$(basename "$1")"
   hash="$(requirements_hash)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
-    echo "==> installing $1 (first run takes about a minute)" >&2
+    echo "==> installing $1 (first run takes about two minutes here; measured 68-168 s)" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
     # The engine itself, editable: `python -m engine` and `aios` then work from any folder.
     "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --no-deps -e "$ROOT"
