@@ -1,28 +1,25 @@
-"""Gateway fixtures: an in-process app client, and the real server (`python -m engine serve`) as a
-subprocess on a free loopback port, both on the test's own AIOS_DATA_DIR."""
+"""Gateway fixtures: an in-process app client; the real server (`python -m engine serve`) as a
+subprocess on a free loopback port, both on the test's own AIOS_DATA_DIR; and, for the OpenAI-protocol
+tests, a recording loopback upstream with the real server in front of it."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
+from openai import OpenAI
 
 from engine.api import clear_engines
 from engine.gateway.app import create_app
-from engine.settings import REPO_ROOT, build_settings
+from engine.provenance import read_events
+from engine.settings import build_settings
+from tests.support.fake_openai import FakeOpenAIServer
+from tests.support.serve import start_gateway, stop
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+UPSTREAM_REPLY = "Paris is the capital of France."
 
 
 @pytest.fixture
@@ -42,36 +39,52 @@ def make_client() -> Iterator[Callable[[], TestClient]]:
 
 
 @pytest.fixture
-def live_gateway(data_dir) -> Iterator[Callable[..., str]]:
+def live_gateway(data_dir: Path, tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Start the real server; returns its base URL. Stopped (by PID) after the test."""
-    procs: list[subprocess.Popen] = []
+    procs = []
 
     def start(*extra_args: str, **env: str) -> str:
-        port = free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "serve", "--port", str(port), *extra_args],
-            cwd=REPO_ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        base, proc = start_gateway(env, *extra_args, timeout_s=30, log=tmp_path / f"gateway{len(procs)}.log")
         procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise AssertionError(f"gateway exited with {proc.returncode}:\n{output}")
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    return base
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("gateway did not answer /health within 30 s")
+        return base
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
+        stop(proc)
+
+
+@pytest.fixture
+def upstream_reply() -> str:
+    """What the recording upstream answers; a test module overrides this fixture for another answer."""
+    return UPSTREAM_REPLY
+
+
+@pytest.fixture
+def upstream(upstream_reply: str) -> Iterator[FakeOpenAIServer]:
+    """A loopback chat-completions server that records every request it receives."""
+    with FakeOpenAIServer(models=["fake-7b"], reply=upstream_reply) as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(live_gateway, upstream: FakeOpenAIServer) -> str:
+    """The real server with both routes on `upstream`; its base URL."""
+    # No retries and no shadow comparisons: every upstream call recorded is the answer's own, once.
+    return live_gateway(AIOS_PROVIDER="openai", AIOS_MAIN_ENDPOINT=upstream.chat_url,
+                        AIOS_EMBEDDER_ENDPOINT=upstream.chat_url, AIOS_MAX_RETRIES="0", AIOS_SHADOW_RATE="0")
+
+
+@pytest.fixture
+def client(gateway: str) -> OpenAI:
+    """The official `openai` client on `gateway`."""
+    return OpenAI(base_url=gateway + "/v1", api_key="unused", max_retries=0, timeout=30)
+
+
+def logged_responses(n: int, timeout_s: float = 10.0) -> list[dict]:
+    """The log's response events, waiting briefly (until there are `n`) for a streamed answer's event to land."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = read_events(build_settings().paths.log, event_types={"response"}).events
+        if len(found) >= n or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

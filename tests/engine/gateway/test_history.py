@@ -4,14 +4,11 @@ the log counts the turns without their text; a malformed conversation is a 400 n
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from openai import BadRequestError, OpenAI
+from openai import BadRequestError
 
-from engine.provenance import read_events
 from engine.settings import build_settings
-from tests.support.fake_openai import FakeOpenAIServer
+from tests.engine.gateway.conftest import logged_responses
 
 SYSTEM = "Answer like a patient teacher."
 MARKER = "zebracorn"  # appears only in the history, so finding it in the log would be a leak
@@ -20,29 +17,12 @@ CONVERSATION = [
     {"role": "assistant", "content": f"It probes the next free slot ({MARKER}) until one is empty."},
 ]
 FOLLOW_UP = "And in Python?"
+ANSWER = "Use a dict; Python probes for you."
 
 
 @pytest.fixture
-def upstream():
-    with FakeOpenAIServer(models=["fake-7b"], reply="Use a dict; Python probes for you.") as server:
-        yield server
-
-
-@pytest.fixture
-def client(live_gateway, upstream) -> OpenAI:
-    base = live_gateway(AIOS_PROVIDER="openai", AIOS_MAIN_ENDPOINT=upstream.chat_url,
-                        AIOS_EMBEDDER_ENDPOINT=upstream.chat_url, AIOS_MAX_RETRIES="0")
-    return OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=30)
-
-
-def responses(n: int, timeout_s: float = 10.0) -> list[dict]:
-    """The log's response events, waiting briefly for a streamed answer's event to land."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = read_events(build_settings().paths.log, event_types={"response"}).events
-        if len(found) >= n or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+def upstream_reply() -> str:
+    return ANSWER
 
 
 def check_sent(sent: list[dict], history: list[dict]) -> None:
@@ -56,18 +36,18 @@ def test_every_turn_reaches_the_upstream_in_order_plain_and_streamed(client, ups
     messages = [{"role": "system", "content": SYSTEM}, *CONVERSATION, {"role": "user", "content": FOLLOW_UP}]
 
     plain = client.chat.completions.create(model="router", user="alice", messages=messages)
-    assert plain.choices[0].message.content == "Use a dict; Python probes for you."
+    assert plain.choices[0].message.content == ANSWER
     assert plain.model_extra["aios"]["history_turns"] == 2
     check_sent(upstream.chat_requests[-1].json["messages"], CONVERSATION)
 
     chunks = list(client.chat.completions.create(model="router", user="alice", stream=True, messages=messages))
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert streamed == "Use a dict; Python probes for you."
+    assert streamed == ANSWER
     assert chunks[-1].model_extra["aios"]["history_turns"] == 2
     assert upstream.chat_requests[-1].json["stream"] is True
     check_sent(upstream.chat_requests[-1].json["messages"], CONVERSATION)
 
-    events = responses(2)
+    events = logged_responses(2)
     assert [e["history_turns"] for e in events] == [2, 2]
     # Quality and routing saw the follow-up (after the recipe's local transform), not the history.
     assert all(FOLLOW_UP in e["question"] and MARKER not in e["question"] for e in events)
@@ -80,7 +60,7 @@ def test_a_single_turn_request_is_unchanged(client, upstream):
         messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": FOLLOW_UP}])
     assert reply.choices[0].message.content and reply.model_extra["aios"]["history_turns"] == 0
     check_sent(upstream.chat_requests[-1].json["messages"], [])
-    assert [e["history_turns"] for e in responses(1)] == [0]
+    assert [e["history_turns"] for e in logged_responses(1)] == [0]
 
 
 @pytest.mark.parametrize(("messages", "field"), [

@@ -6,17 +6,15 @@ clear 400, never dropped; the response names the requested model; session hints 
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
-from openai import BadRequestError, NotFoundError, OpenAI
+from openai import BadRequestError, NotFoundError
 
-from engine.provenance import read_events
 from engine.settings import build_settings
+from tests.engine.gateway.conftest import UPSTREAM_REPLY as REPLY
+from tests.engine.gateway.conftest import logged_responses
 from tests.support.fake_openai import FakeOpenAIServer
 
-REPLY = "Paris is the capital of France."
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
 # Every standard parameter the gateway forwards, with values unlike any default.
@@ -27,34 +25,6 @@ STANDARD = {
 }
 # Sampling extensions of local model servers, sent by clients through `extra_body`.
 EXTENSIONS = {"top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1}
-
-
-@pytest.fixture
-def upstream():
-    with FakeOpenAIServer(models=["fake-7b"], reply=REPLY) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(live_gateway, upstream) -> str:
-    # No shadow comparisons: every upstream call recorded here is the answer's own.
-    return live_gateway(AIOS_PROVIDER="openai", AIOS_MAIN_ENDPOINT=upstream.chat_url,
-                        AIOS_EMBEDDER_ENDPOINT=upstream.chat_url, AIOS_MAX_RETRIES="0", AIOS_SHADOW_RATE="0")
-
-
-@pytest.fixture
-def client(gateway) -> OpenAI:
-    return OpenAI(base_url=gateway + "/v1", api_key="unused", max_retries=0, timeout=30)
-
-
-def responses(n: int, timeout_s: float = 10.0) -> list[dict]:
-    """The log's response events, waiting briefly for a streamed answer's event to land."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = read_events(build_settings().paths.log, event_types={"response"}).events
-        if len(found) >= n or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 def sent(upstream: FakeOpenAIServer, names) -> dict:
@@ -87,7 +57,7 @@ def test_every_standard_parameter_reaches_the_upstream_unchanged_plain_and_strea
     for body in (r.json for r in upstream.chat_requests):
         assert not {"user", "metadata", "n", "safety_identifier", "tools"} & set(body)
 
-    events = responses(4)
+    events = logged_responses(4)
     assert [e["request_params"] for e in events] == [expected, expected, {"max_completion_tokens": 33},
                                                      {"max_tokens": limit}]
 

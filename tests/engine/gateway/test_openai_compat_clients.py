@@ -6,41 +6,16 @@ start a new session). The official `openai` client is exercised in test_openai_c
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
-import pytest
-
 from engine.loop.engine import HASH_VERSION
-from engine.provenance import read_events
 from engine.routing.adaptive import AdaptiveConfig
 from engine.routing.bucketing import assign_bucket
 from engine.settings import build_settings
-from tests.support.fake_openai import FakeOpenAIServer
+from tests.engine.gateway.conftest import UPSTREAM_REPLY as REPLY
+from tests.engine.gateway.conftest import logged_responses
 
-REPLY = "Paris is the capital of France."
 QUESTION = "What is the capital of France?"
-
-
-@pytest.fixture
-def upstream():
-    with FakeOpenAIServer(models=["fake-7b"], reply=REPLY) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(live_gateway, upstream) -> str:
-    return live_gateway(AIOS_PROVIDER="openai", AIOS_MAIN_ENDPOINT=upstream.chat_url,
-                        AIOS_EMBEDDER_ENDPOINT=upstream.chat_url, AIOS_MAX_RETRIES="0", AIOS_SHADOW_RATE="0")
-
-
-def responses(n: int, timeout_s: float = 10.0) -> list[dict]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = read_events(build_settings().paths.log, event_types={"response"}).events
-        if len(found) >= n or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 def test_langchain_chat_openai_invoke_and_stream(gateway, upstream):
@@ -62,7 +37,7 @@ def test_langchain_chat_openai_invoke_and_stream(gateway, upstream):
     body = upstream.chat_requests[-1].json
     assert {name: body.get(name) for name in expected} == expected and body["stream"] is True
 
-    events = responses(2)
+    events = logged_responses(2)
     assert [e["session_id"] for e in events] == ["langchain-session"] * 2
     assert len({e["bucket"] for e in events}) == 1
     assert all(e["request_params"] == expected for e in events)
@@ -90,7 +65,7 @@ def test_litellm_plain_and_streamed_keeps_one_bucket_per_session(gateway, upstre
         assert litellm.completion(**options, extra_headers=headers).choices[0].message.content == REPLY
 
     buckets: dict[str, set[str]] = defaultdict(set)
-    events = responses(3 * len(sessions))
+    events = logged_responses(3 * len(sessions))
     for event in events:
         buckets[event["session_id"]].add(event["bucket"])
     assert sorted(buckets) == sessions and all(len(found) == 1 for found in buckets.values()), buckets
@@ -104,6 +79,6 @@ def test_litellm_plain_and_streamed_keeps_one_bucket_per_session(gateway, upstre
     # Without the header litellm sends no session: each call is a session of its own.
     litellm.completion(**options)
     litellm.completion(**options)
-    loose = responses(3 * len(sessions) + 2)[-2:]
+    loose = logged_responses(3 * len(sessions) + 2)[-2:]
     assert loose[0]["session_id"] != loose[1]["session_id"]
     assert not set(buckets) & {e["session_id"] for e in loose}
