@@ -11,7 +11,6 @@ comparisons first (both routes' outcome known: no weighting needed), then the we
 
 from __future__ import annotations
 
-import gzip
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,7 @@ import numpy as np
 
 from engine import runbook
 from engine.errors import InputError
-from engine.provenance.reader import ReadResult, parse_lines, read_events
+from engine.provenance.reader import read_log
 from engine.routing.learned import Label, LearnedRouter, load_model
 from engine.routing.routers import Router, get_router
 
@@ -34,19 +33,10 @@ BASELINES = ("complexity", "length")
 # Reading -------------------------------------------------------------------------------------
 
 def load_log_events(path: Path | str, *, include_archives: bool = False) -> list[dict[str, Any]]:
-    """Response and comparison events of the log (and, with `include_archives`, its rotated gzip
-    archives beside it, oldest first). A missing log reads as empty."""
-    path = Path(path)
-    wanted = {"response", "comparison"}
-    events: list[dict[str, Any]] = []
-    if include_archives:
-        for archive in sorted(path.parent.glob(f"{path.stem}_*.ndjson.gz")):
-            result = ReadResult()
-            with gzip.open(archive, "rb") as handle:
-                parse_lines(handle.read(), result, wanted)
-            events.extend(result.events)
-    events.extend(read_events(path, event_types=wanted).events)
-    return events
+    """Response and comparison events of the log in use, the file or the PostgreSQL store (and, with
+    `include_archives`, its rotated gzip archives beside it, oldest first). A missing log reads as
+    empty. Raises StateError when the store cannot be read."""
+    return read_log(path, event_types={"response", "comparison"}, include_archives=include_archives).events
 
 
 def served_outcome(event: dict[str, Any]) -> bool:
@@ -156,6 +146,21 @@ class Logged:
     outcome: np.ndarray         # served outcome (bool)
     both: list[dict[str, bool] | None]
     explore_rate: float
+    # `both` as arrays, so a policy is weighed without a Python loop per answer.
+    has_both: np.ndarray = field(init=False, repr=False)
+    both_main: np.ndarray = field(init=False, repr=False)
+    both_embedder: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        has = np.array([b is not None for b in self.both], dtype=bool)
+        main = np.zeros(len(self.both), dtype=bool)
+        embedder = np.zeros(len(self.both), dtype=bool)
+        for i in np.flatnonzero(has):
+            main[i] = self.both[i][runbook.MAIN]  # type: ignore[index]
+            embedder[i] = self.both[i][runbook.EMBEDDER]  # type: ignore[index]
+        object.__setattr__(self, "has_both", has)
+        object.__setattr__(self, "both_main", main)
+        object.__setattr__(self, "both_embedder", embedder)
 
 
 def compute_logged(events: Sequence[dict[str, Any]]) -> Logged:
@@ -181,13 +186,109 @@ def compute_logged(events: Sequence[dict[str, Any]]) -> Logged:
         explore_rate=float(np.median(rates)) if rates else 0.0)
 
 
+# What load_logged scans: the response fields compute_logged reads, and a comparison's outcome fields.
+_RESPONSE_FIELDS = ("message_id", "question", "trait", "router", "router_version", "complexity", "boundary",
+                    "route", "route_probability", "explored", "route_forced", "origin", "quality", "sim_correct",
+                    "error_code")
+_COMPARISON_FIELDS = ("message_id", "served_route", "shadow_route", "agreement", "shadow_error_code",
+                      "served_sim_correct", "shadow_sim_correct")
+
+
+def load_logged(path: Path | str) -> Logged:
+    """compute_logged(load_log_events(path)) without a dict per event: one DuckDB scan of the fields a
+    replay needs (a 1M-event log in seconds, where the JSON reader takes half a minute and gigabytes).
+    Comparisons are few (the shadow rate) and keep their dicts. A missing log reads as empty."""
+    from engine.provenance.reader import log_scan_file
+
+    fields = sorted({*_RESPONSE_FIELDS, *_COMPARISON_FIELDS, "event_type"})
+    routes = ", ".join(f"'{route}'" for route in runbook.ROUTES)
+    with log_scan_file(path) as source:
+        if not source.exists() or not source.stat().st_size:
+            return compute_logged([])
+        rows, comparisons = _scan_replay_fields(source, fields, routes)
+    return _logged_from_columns(rows, comparisons)
+
+
+def _scan_replay_fields(source: Path, fields: list[str], routes: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(response columns as numpy arrays, the last comparison of each message as a dict)."""
+    from engine.analysis.store import connect, scan_log
+
+    con = connect()
+    try:
+        # Events written before event_type existed were responses (the reader's default).
+        con.execute(f"CREATE TEMP VIEW log AS SELECT * REPLACE (COALESCE(event_type, 'response') AS event_type) "
+                    f"FROM {scan_log(source, fields)}")
+        rows = con.execute(
+            f"SELECT {', '.join(_RESPONSE_FIELDS)} FROM log WHERE event_type = 'response' "
+            f"AND COALESCE(question, '') <> '' AND NOT COALESCE(route_forced, false) "
+            f"AND origin IS DISTINCT FROM 'golden' AND route IN ({routes})").fetchnumpy()
+        # The last comparison of a message wins, as in a dict built in log order.
+        comparisons = {row[0]: dict(zip(_COMPARISON_FIELDS, row, strict=True)) for row in con.execute(
+            f"SELECT {', '.join(_COMPARISON_FIELDS)} FROM log WHERE event_type = 'comparison' "
+            f"AND COALESCE(message_id, '') <> ''").fetchall()}
+    finally:
+        con.close()
+    return rows, comparisons
+
+
+def _logged_from_columns(rows: dict[str, Any], comparisons: dict[str, Any]) -> Logged:
+    """Logged from load_logged's columns, reading each value as compute_logged reads it from a dict."""
+
+    def texts(name: str) -> list[Any]:
+        values = rows[name]
+        if np.ma.isMaskedArray(values):  # filled(None) would fill with the array's own fill value
+            data = np.ma.getdata(values).astype(object)
+            data[np.ma.getmaskarray(values)] = None
+            return list(data)
+        return list(values)
+
+    def numbers(name: str, default: float, zero_is_missing: bool = True) -> np.ndarray:
+        # float(value or default) for the boundary, complexity and quality; value-or-default for the chance.
+        values = rows[name]
+        data = np.asarray(np.ma.getdata(values), dtype=float)
+        missing = np.ma.getmaskarray(values) | ((data == 0) if zero_is_missing else False)
+        return np.where(missing, default, data)
+
+    def flags(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(value, known) of a boolean field."""
+        values = rows[name]
+        known = ~np.ma.getmaskarray(values)
+        return np.asarray(np.ma.getdata(values), dtype=bool) & known, known
+
+    questions = [str(q) for q in texts("question")]
+    probability = numbers("route_probability", 1.0, zero_is_missing=False)
+    explored, _ = flags("explored")
+    quality = numbers("quality", 0.0)
+    error_codes = texts("error_code")
+    error = np.array([bool(code) for code in error_codes], dtype=bool)
+    truth, truth_known = flags("sim_correct")
+    outcome = ~error & np.where(truth_known, truth, quality >= runbook.PASS_QUALITY)
+    both: list[dict[str, bool] | None] = [None] * len(questions)
+    if comparisons:
+        for i, message_id in enumerate(texts("message_id")):
+            comparison = comparisons.get(message_id or "")
+            if comparison is not None:
+                served = {"error_code": error_codes[i], "sim_correct": bool(truth[i]) if truth_known[i] else None,
+                          "quality": float(quality[i])}
+                both[i] = _comparison_outcomes(comparison, served)
+    rates = (1.0 - probability)[~explored & (probability < 1.0)]
+    return Logged(
+        questions=questions, traits=[t or "general" for t in texts("trait")],
+        routers=[r or "complexity" for r in texts("router")], versions=texts("router_version"),
+        scores=numbers("complexity", 0.0), boundaries=numbers("boundary", runbook.CONTROL_BOUNDARY),
+        main=np.array([r == runbook.MAIN for r in texts("route")], dtype=bool), probability=probability,
+        quality=quality, outcome=np.asarray(outcome, dtype=bool), both=both,
+        explore_rate=float(np.median(rates)) if len(rates) else 0.0)
+
+
 def compute_scores(logged: Logged, router: Router) -> np.ndarray:
     """The router's score per logged answer: the logged score where the same router (and model
     version) routed it, so the log's own policy replays exactly; otherwise scored afresh."""
     out = np.empty(len(logged.questions))
-    for i, (question, trait) in enumerate(zip(logged.questions, logged.traits, strict=True)):
-        same = logged.routers[i] == router.name and logged.versions[i] == router.version
-        out[i] = logged.scores[i] if same else router.score(question, trait)
+    score = router.score
+    for i, (question, trait, name, version) in enumerate(
+            zip(logged.questions, logged.traits, logged.routers, logged.versions, strict=True)):
+        out[i] = logged.scores[i] if name == router.name and version == router.version else score(question, trait)
     return out
 
 
@@ -215,18 +316,13 @@ def compute_policy(logged: Logged, scores: np.ndarray, boundary: float | np.ndar
     share = float((weights * logged.main).sum() / weights.sum()) if weights.sum() > 0 else None
     quality = _ratio(logged.quality, weights)
     # Accuracy: compared answers contribute the policy's expected outcome directly (weight 1).
-    values, acc_weights, compared = [], [], 0
-    for i, both in enumerate(logged.both):
-        if both is not None:
-            compared += 1
-            chosen = runbook.MAIN if decide_main[i] else runbook.EMBEDDER
-            other = runbook.EMBEDDER if decide_main[i] else runbook.MAIN
-            values.append((1.0 - explore_rate) * both[chosen] + explore_rate * both[other])
-            acc_weights.append(1.0)
-        else:
-            values.append(float(logged.outcome[i]))
-            acc_weights.append(float(weights[i]))
-    accuracy = _ratio(np.array(values), np.array(acc_weights))
+    chosen = np.where(decide_main, logged.both_main, logged.both_embedder)
+    other = np.where(decide_main, logged.both_embedder, logged.both_main)
+    expected = (1.0 - explore_rate) * chosen + explore_rate * other
+    values = np.where(logged.has_both, expected, logged.outcome.astype(float))
+    acc_weights = np.where(logged.has_both, 1.0, weights)
+    compared = int(np.count_nonzero(logged.has_both))
+    accuracy = _ratio(values, acc_weights)
     ess = float(weights.sum() ** 2 / (weights ** 2).sum()) if (weights ** 2).sum() > 0 else 0.0
     return (round(share, 6) if share is not None else None), quality, accuracy, round(ess, 1), compared
 
@@ -240,19 +336,32 @@ def boundary_for_share(scores: np.ndarray, share: float, explore_rate: float = 0
         return runbook.CONTROL_BOUNDARY
     deterministic = share if explore_rate <= 0 else (share - explore_rate) / (1.0 - 2.0 * explore_rate)
     deterministic = min(1.0, max(0.0, deterministic))
-    # Candidate boundaries: every distinct score, and one above the highest (nothing to main). Ties
-    # always go the same way, so the closest achievable share is chosen, never a split tie.
+    return _closest_boundary(_share_candidates(scores), deterministic)
+
+
+def _share_candidates(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate boundaries, the share each sends to main): every distinct score, and one above the
+    highest (nothing to main). Ties always go the same way, so the closest achievable share is
+    chosen, never a split tie."""
     candidates = np.append(np.unique(scores), float(np.max(scores)) + 1e-6)
     shares = 1.0 - np.searchsorted(np.sort(scores), candidates, side="left") / len(scores)
-    return float(candidates[int(np.argmin(np.abs(shares - deterministic)))])
+    return candidates, shares
+
+
+def _closest_boundary(candidates: tuple[np.ndarray, np.ndarray], share: float) -> float:
+    boundaries, shares = candidates
+    return float(boundaries[int(np.argmin(np.abs(shares - share)))])
 
 
 def compute_curve(logged: Logged, scores: np.ndarray, explore_rate: float,
                   points: int = CURVE_POINTS) -> list[dict[str, float | None]]:
     """Estimated quality and accuracy against main share, over boundaries at score quantiles."""
     curve = []
+    candidates = _share_candidates(scores) if len(scores) else None
     for target in np.linspace(0.0, 1.0, points):
-        boundary = boundary_for_share(scores, float(target), 0.0)
+        # boundary_for_share(scores, target, 0.0), the candidates sorted once for all points.
+        boundary = (runbook.CONTROL_BOUNDARY if candidates is None
+                    else _closest_boundary(candidates, min(1.0, max(0.0, float(target)))))
         share, quality, accuracy, _, _ = compute_policy(logged, scores, boundary, explore_rate)
         curve.append({"boundary": round(boundary, 6), "main_share": share, "quality": quality.value,
                       "quality_low": quality.low, "quality_high": quality.high, "accuracy": accuracy.value})
@@ -367,7 +476,12 @@ def compute_replay_view(events: Sequence[dict[str, Any]], boundaries: dict[str, 
     """The replay curves (quality against main share) of complexity, length and, with a usable model,
     the learned router on the logged traffic, and each bucket's boundary in use as a point on the
     curve of the router the log used. Empty lists when the log has no routed answers."""
-    logged = compute_logged(events)
+    return compute_replay_view_logged(compute_logged(events), boundaries, model)
+
+
+def compute_replay_view_logged(logged: Logged, boundaries: dict[str, float],
+                               model: Path | str | None = None) -> dict[str, Any]:
+    """compute_replay_view on answers already read (load_logged reads a large log without dicts)."""
     if not logged.questions:
         return {"curves": [], "marks": [], "router": None}
     rate = logged.explore_rate
