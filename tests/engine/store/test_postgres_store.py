@@ -34,6 +34,7 @@ from engine.store.postgres import (
     PostgresStateCache,
     close_pools,
 )
+from tests.support.serve import start_gateway, stop
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -314,28 +315,10 @@ def test_metrics_on_any_replica_report_the_shared_totals(store_url, data_dir, tm
 
 
 def start_replica(folder: Path, store_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-    import time
-
-    import httpx
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     folder.mkdir(parents=True)
-    env = {**os.environ, "AIOS_DATA_DIR": str(folder), "AIOS_STORE_URL": store_url, "BANDIT_ENABLED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port)], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("replica did not start")
+    base, proc = start_gateway({"AIOS_DATA_DIR": str(folder), "AIOS_STORE_URL": store_url, "BANDIT_ENABLED": "1"},
+                               log=folder.with_suffix(".log"))
+    return proc, base
 
 
 def test_a_replica_killed_mid_run_leaves_every_committed_answer_and_the_others_go_on(store_url, tmp_path):
@@ -382,9 +365,7 @@ def test_a_replica_killed_mid_run_leaves_every_committed_answer_and_the_others_g
         metrics = httpx.get(survivor + "/metrics", timeout=10).text
     finally:
         for proc, _ in replicas:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
+            stop(proc)
     per_bucket = dict(rows(store_url, "SELECT bucket, count(*) FROM aios_events WHERE event_type = 'response' "
                                       "GROUP BY bucket"))
     total = sum(per_bucket.values())
