@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import tests.support.fake_openai as fake_openai  # noqa: E402
 from tests.support.fake_openai import FakeOpenAIServer  # noqa: E402
+from tests.support.serve import start_gateway, stop  # noqa: E402
 
 # http.server writes headers and body in two send()s; with Nagle on, each answer then waits for
 # the client's delayed ACK (~40 ms on Linux), which would swamp what this bench measures.
@@ -45,35 +43,11 @@ REPLY = ("A hash map stores keys in buckets chosen by a hash function, so a look
 QUESTION = "How does a hash map resolve collisions and keep lookups fast?"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-def start_gateway(data_dir: str, upstream: str, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "AIOS_DATA_DIR": data_dir, "BANDIT_ENABLED": "1", "AIOS_PROVIDER": "openai",
-           "AIOS_MAIN_ENDPOINT": upstream, "AIOS_EMBEDDER_ENDPOINT": upstream, "AIOS_MAX_RETRIES": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port), "--workers", str(workers)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("the gateway did not start within 60 s")
 
 
 async def _client(host: str, port: int, request: bytes, n: int, latencies: list[float], errors: list[int]) -> None:
@@ -187,7 +161,9 @@ def main() -> int:
     chat_body = {"model": "router", "messages": [{"role": "user", "content": QUESTION}], "user": "bench"}
     with tempfile.TemporaryDirectory() as data_dir, \
             FakeOpenAIServer(models=["fake-7b"], reply=REPLY, chunk_delay_s=args.chunk_ms / 1000) as fake:
-        proc, base = start_gateway(data_dir, fake.chat_url, args.workers)
+        base, proc = start_gateway({"AIOS_DATA_DIR": data_dir, "BANDIT_ENABLED": "1", "AIOS_PROVIDER": "openai",
+                                    "AIOS_MAIN_ENDPOINT": fake.chat_url, "AIOS_EMBEDDER_ENDPOINT": fake.chat_url,
+                                    "AIOS_MAX_RETRIES": "0"}, "--workers", str(args.workers))
         try:
             # Warm-up: connection pools, first-import costs, SQLite and log files created.
             load(base + "/choose", {"assistant": "chatgpt", "category": "coding"}, 50, 5)
@@ -208,8 +184,7 @@ def main() -> int:
                        ("stream via gateway (router)",
                         *stream_timings(base + "/v1/chat/completions", chat_body, args.streams))]
         finally:
-            proc.terminate()
-            proc.wait(15)
+            stop(proc, timeout_s=15)
     print(f"gateway workers={args.workers}; /choose from {args.clients} concurrent clients; chats from "
           f"{args.chat_clients} client(s) over a zero-latency loopback upstream (ms)")
     print(f"{'measure':<34}{'n':>7}{'errors':>7}{'p50':>9}{'p99':>9}{'req/s':>9}")

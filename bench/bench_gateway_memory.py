@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,14 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.settings import DataPaths  # noqa: E402
+from tests.support.serve import start_gateway  # noqa: E402
+from tests.support.serve import stop as stop_gateway  # noqa: E402
 
 CHAT = "/v1/chat/completions"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -94,25 +88,12 @@ def main() -> None:
     args = parser.parse_args()
 
     limit = int(args.limit_mb * 1024 * 1024)
-    port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "AIOS_DATA_DIR": data, "AIOS_PROVIDER": "sim", "AIOS_SIM_LATENCY_SCALE": "0",
-               "AIOS_GATEWAY_MAX_BODY_BYTES": str(limit), "AIOS_SHADOW_RATE": "0"}
-        server = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base, server = start_gateway({"AIOS_DATA_DIR": data, "AIOS_PROVIDER": "sim", "AIOS_SIM_LATENCY_SCALE": "0",
+                                      "AIOS_GATEWAY_MAX_BODY_BYTES": str(limit), "AIOS_SHADOW_RATE": "0"})
+        port = int(base.rsplit(":", 1)[1])
         try:
-            base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=60) as http:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if http.get("/health").status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("the gateway did not start")
-                    time.sleep(0.2)
                 http.post(CHAT, json={"model": "router", "messages": [{"role": "user", "content": "warm up"}]})
                 rss, peak = memory_mb(server.pid)
                 print(f"start                   RSS {rss:7.1f} MB  peak {peak:7.1f} MB  (limit {limit} bytes)")
@@ -162,12 +143,7 @@ def main() -> None:
                     print(f"longest log line        {longest} bytes")
                 print(f"target: peak RSS under 300 MB -> {'OK' if peak < 300 else 'OVER'}")
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stop_gateway(server)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,32 +20,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.fake_openai import FakeOpenAIServer  # noqa: E402
+from tests.support.serve import start_gateway, stop  # noqa: E402
 
 DELAY_S = 0.2
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def run(rate: str, n: int, main: FakeOpenAIServer, embedder: FakeOpenAIServer) -> tuple[list[float], int]:
     with tempfile.TemporaryDirectory() as folder:
-        port = free_port()
-        env = {**os.environ, "AIOS_DATA_DIR": folder, "AIOS_PROVIDER": "openai", "AIOS_SHADOW_RATE": rate,
-               "AIOS_MAIN_ENDPOINT": main.chat_url, "AIOS_MAIN_MODEL": "fake-7b",
-               "AIOS_EMBEDDER_ENDPOINT": embedder.chat_url, "AIOS_EMBEDDER_MODEL": "fake-1b"}
-        proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
+        base, proc = start_gateway({"AIOS_DATA_DIR": folder, "AIOS_PROVIDER": "openai", "AIOS_SHADOW_RATE": rate,
+                                    "AIOS_MAIN_ENDPOINT": main.chat_url, "AIOS_MAIN_MODEL": "fake-7b",
+                                    "AIOS_EMBEDDER_ENDPOINT": embedder.chat_url, "AIOS_EMBEDDER_MODEL": "fake-1b"})
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
             latencies = []
             with httpx.Client(timeout=30) as client:
                 for i in range(n):
@@ -62,8 +44,7 @@ def run(rate: str, n: int, main: FakeOpenAIServer, embedder: FakeOpenAIServer) -
             events = [json.loads(line) for line in log.read_text().splitlines() if line]
             return latencies, sum(e["event_type"] == "comparison" for e in events)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.serve import free_port, start_gateway  # noqa: E402
+from tests.support.serve import stop as stop_gateway  # noqa: E402
+
 QUESTIONS = ["What is {i} plus {j}?", "Prove that the sum of the first {i} odd numbers is a square, step by step.",
              "Write a python function that returns the {i}th Fibonacci number modulo {j}.",
              "Explain why {i} divided by {j} leaves the remainder it does."]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def as_server_user(command: list[str]) -> list[str]:
@@ -80,24 +76,9 @@ def fresh_database(server: str, name: str) -> str:
 
 def start_replica(folder: Path, store_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {**os.environ, "AIOS_DATA_DIR": str(folder), "AIOS_PROVIDER": "sim", "AIOS_SIM_LATENCY_SCALE": "0",
-           "BANDIT_ENABLED": "1", "AIOS_SHADOW_RATE": "0"}
-    env.pop("AIOS_STORE_URL", None)
-    if store_url:
-        env["AIOS_STORE_URL"] = store_url
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit(f"replica on {base} did not start")
+    base, proc = start_gateway({"AIOS_DATA_DIR": str(folder), "AIOS_PROVIDER": "sim", "AIOS_SIM_LATENCY_SCALE": "0",
+                                "BANDIT_ENABLED": "1", "AIOS_SHADOW_RATE": "0", "AIOS_STORE_URL": store_url})
+    return proc, base
 
 
 def drive(bases: list[str], chats: int, clients: int, kill: subprocess.Popen[bytes] | None) -> dict[str, int | float]:
@@ -219,9 +200,7 @@ def main() -> None:
                 counts = drive([base for _, base in procs], args.chats, args.clients, victim)
             finally:
                 for proc, _ in procs:
-                    if proc.poll() is None:
-                        proc.terminate()
-                        proc.wait(10)
+                    stop_gateway(proc)
             entry: dict[str, object] = dict(counts)
             if url:
                 entry.update(check_store(url, counts, victim is not None))

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import requests
 
 from engine.provenance import EventSink, read_events
 from engine.settings import REPO_ROOT
 from tests.dashboard.fixture_log import response
 from tests.dashboard.test_hypotheses_ab import write_same_arms_log
+from tests.support.serve import start_dashboard, stop
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +38,6 @@ CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 EXCEPTION = "[data-testid='stException']"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chromium_path() -> str:
     if not CHROMIUM.exists():
@@ -61,35 +50,12 @@ def chromium_path() -> str:
 @pytest.fixture
 def dashboard_url(data_dir: Path, tmp_path: Path):
     """`streamlit run` on a free port, with this test's data dir; stopped by its PID afterwards."""
-    port = free_port()
-    env = dict(os.environ, AIOS_DATA_DIR=str(data_dir), AIOS_PROVIDER="sim", AIOS_SIM_LATENCY_SCALE="0")
-    log = open(tmp_path / "streamlit.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url, server = start_dashboard({"AIOS_DATA_DIR": str(data_dir), "AIOS_PROVIDER": "sim",
+                                   "AIOS_SIM_LATENCY_SCALE": "0"}, log=tmp_path / "streamlit.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                    break
-            except requests.RequestException:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.2)
         yield url
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        stop(server)
 
 
 def open_page(page, name: str) -> None:

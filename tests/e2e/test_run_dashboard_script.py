@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from engine.settings import REPO_ROOT
-from tests.e2e.test_browser import free_port
+from tests.support.serve import free_port
 
 
 def non_loopback_address() -> str | None:
