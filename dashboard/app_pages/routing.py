@@ -26,10 +26,10 @@ def render_routing() -> None:
     for col, (bucket, value) in zip(cols, sorted(boundaries.items())):
         col.metric(f"{bucket} boundary", fmt_boundary(value), border=True)
 
-    series = services.boundary_over_time(filters)
+    series = services.boundary_trend(filters)
     if not series.empty:
-        st.plotly_chart(charts.boundary_chart(series, band.center, band.slo, band.red_flag),
-                        key="boundary_chart")
+        st.plotly_chart(charts.boundary_chart(series, band.center, band.slo, band.red_flag,
+                                              services.boundary_bin_seconds(filters)), key="boundary_chart")
     points = services.complexity_quality(filters)
     if not points.empty:
         st.plotly_chart(charts.complexity_scatter(points, boundaries), key="complexity_scatter")

@@ -74,12 +74,21 @@ def quality_chart(table: pd.DataFrame) -> go.Figure:
     return _compact(fig)
 
 
-def boundary_chart(series: pd.DataFrame, control: float, slo: float, red_flag: float) -> go.Figure:
-    """Boundary per bucket over time, with the drift SLO band and the red-flag lines around control."""
-    fig = px.line(series, x="t", y="boundary", color="bucket", markers=True,
-                  color_discrete_map=BUCKET_COLORS, title="Routing boundary over time",
-                  labels={"t": "time (UTC)", "boundary": "boundary"}, line_shape="hv")
-    # A step line: the boundary holds its value until the next event moves it.
+def boundary_chart(series: pd.DataFrame, control: float, slo: float, red_flag: float,
+                   bin_seconds: int) -> go.Figure:
+    """Boundary per bucket over time, with the drift SLO band and the red-flag lines around control.
+    A step line: the boundary holds its value until the next bin moves it, and breaks at a gap
+    without answers (the engine put a blank row there); marker size and hover show each bin's n."""
+    fig = go.Figure()
+    for bucket in sorted(series["bucket"].dropna().unique()):
+        part = series[series["bucket"] == bucket]
+        fig.add_trace(go.Scatter(
+            x=part["t"], y=part["boundary"], name=bucket, mode="lines+markers", line_shape="hv",
+            connectgaps=False, line_color=BUCKET_COLORS.get(bucket), marker_size=_marker_sizes(part["events"]),
+            customdata=part["events"], hovertemplate="%{x}<br>boundary %{y:.3f}<br>n = %{customdata} answers"))
+    fig.update_layout(title="Routing boundary over time")
+    fig.update_yaxes(title_text="boundary")
+    _time_axis(fig, bin_seconds)
     fig.add_hrect(y0=control - slo, y1=control + slo, fillcolor="green", opacity=0.08, line_width=0,
                   annotation_text=f"drift SLO ±{slo}", annotation_position="top left")
     fig.add_hline(y=control + red_flag, line_color="red", line_dash="dash",

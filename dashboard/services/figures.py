@@ -87,6 +87,15 @@ def boundary_over_time(filters: analysis.Filters) -> pd.DataFrame:
     return cached(analysis.compute_boundary_over_time, store(), filters, **FIGURE_CACHE)
 
 
+def boundary_trend(filters: analysis.Filters) -> pd.DataFrame:
+    """The boundary per bucket and bin, a blank row in each gap (the step line breaks there)."""
+    return cached(analysis.compute_boundary_trend, store(), filters, **FIGURE_CACHE)
+
+
+def boundary_bin_seconds(filters: analysis.Filters) -> int:
+    return cached(analysis.compute_boundary_bin_seconds, store(), filters, **FIGURE_CACHE)
+
+
 def complexity_quality(filters: analysis.Filters) -> pd.DataFrame:
     return cached(analysis.compute_complexity_quality, store(), filters, **FIGURE_CACHE)
 

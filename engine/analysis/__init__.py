@@ -55,7 +55,9 @@ if TYPE_CHECKING:
         compute_agreement_by_route_band,
         compute_bin_seconds,
         compute_bin_width,
+        compute_boundary_bin_seconds,
         compute_boundary_over_time,
+        compute_boundary_trend,
         compute_bucket_split,
         compute_complexity_quality,
         compute_correctness,
@@ -129,6 +131,7 @@ __all__ = [
     "compute_accuracy_by_bucket_route", "compute_agreement_by_route_band", "compute_correctness",
     "compute_main_share_saving", "compute_period_comparison", "compute_period_figures",
     "compute_quality_by_method", "compute_red_flags", "compute_trend_display", "compute_verdict_reading",
+    "compute_boundary_bin_seconds", "compute_boundary_trend",
     "Correctness", "MIN_BIN_ANSWERS", "PERIODS", "PeriodFigures", "RedFlag", "SCORE_BAND_WIDTH",
     "VerdictReading",
 ]

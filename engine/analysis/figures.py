@@ -195,18 +195,33 @@ def compute_boundary_over_time(store: EventStore, filters: Filters) -> pd.DataFr
     """The boundary each bucket routed with, per time bin (its last value in the bin).
 
     Columns t, bucket, boundary, drift (|boundary - control boundary in the same bin|, NaN if
-    control has no event in that bin).
+    control has no event in that bin), events (answers in the bin). The bins are those of
+    compute_boundary_bin_seconds (the route filter does not apply: a boundary serves both routes).
     """
     where, params = _where(filters, "response", route=False)
-    width = compute_bin_seconds(store, replace(filters, route=None))
+    width = compute_boundary_bin_seconds(store, filters)
     return store.query(
         f"""WITH b AS (
-                SELECT {_bin_expr(width)} AS t, bucket, arg_max(boundary, ts) AS boundary
+                SELECT {_bin_expr(width)} AS t, bucket, arg_max(boundary, ts) AS boundary, count(*) AS events
                 FROM events WHERE {where} AND ts IS NOT NULL AND boundary IS NOT NULL
                 GROUP BY t, bucket)
-            SELECT b.t, b.bucket, b.boundary, abs(b.boundary - c.boundary) AS drift
+            SELECT b.t, b.bucket, b.boundary, abs(b.boundary - c.boundary) AS drift, b.events
             FROM b LEFT JOIN b AS c ON c.t = b.t AND c.bucket = 'control'
             ORDER BY b.t, b.bucket""", params)
+
+
+def compute_boundary_bin_seconds(store: EventStore, filters: Filters) -> int:
+    """The bin width of the boundary over time: the answers' span without the route filter."""
+    return compute_bin_seconds(store, replace(filters, route=None))
+
+
+def compute_boundary_trend(store: EventStore, filters: Filters) -> pd.DataFrame:
+    """compute_boundary_over_time ready to draw: a blank row in every gap of missing bins per bucket,
+    so the step line breaks there instead of holding across a time without answers. No bin is
+    blanked for its count: one answer already tells the boundary it was routed with."""
+    return compute_trend_display(compute_boundary_over_time(store, filters),
+                                 compute_boundary_bin_seconds(store, filters), ["boundary", "drift"],
+                                 group_columns=["bucket"], min_count=1)
 
 
 def compute_complexity_quality(store: EventStore, filters: Filters, limit: int = 5000) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from engine.analysis import (
     Filters,
     compute_adaptations,
     compute_bin_seconds,
-    compute_boundary_over_time,
+    compute_boundary_trend,
     compute_complexity_quality,
     compute_current_boundaries,
     compute_routing_split_over_time,
@@ -43,7 +43,7 @@ def check_routing(at, log_path, filters: Filters, boundaries: dict[str, float]) 
     boundary_fig = chart(at, "Routing boundary over time")
     scatter = chart(at, COMPLEXITY_TITLE)
     split_fig = chart(at, "Routing split over time (share per bucket)")
-    series = compute_boundary_over_time(store, filters)
+    series = compute_boundary_trend(store, filters)
     for bucket, rows in series.groupby("bucket"):
         np.testing.assert_allclose(values(trace(boundary_fig, bucket).y),
                                    rows["boundary"].to_numpy(dtype=float))

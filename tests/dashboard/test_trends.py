@@ -55,3 +55,36 @@ def values_or_nan(array) -> np.ndarray:
     if isinstance(array, (list, tuple)):
         return np.asarray([np.nan if v is None else v for v in array], dtype=float)
     return values(array)
+
+
+def write_one_per_bin_log(path) -> None:
+    """One answer per minute in each bucket for 3 minutes, a 10-minute gap, then 3 more minutes; the
+    treatment boundary moves once after the gap."""
+    rng = random.Random(2)
+    with EventSink(path) as sink:
+        for i, minute in enumerate(m for m in (0, 1, 2, 13, 14, 15) for _ in (0, 1)):
+            event = response(i, rng)  # even: control, odd: treatment
+            event.ts = iso(START + timedelta(minutes=minute, seconds=10 + i % 2))
+            event.boundary = 0.5 if event.bucket == "control" else (0.48 if minute < 13 else 0.46)
+            sink.append(event)
+
+
+def test_the_boundary_step_line_breaks_at_a_gap_and_draws_every_bin(log_path):
+    write_one_per_bin_log(log_path)
+    at = open_page("routing")
+    assert not at.exception, at.exception
+    figure = chart(at, "Routing boundary over time")
+    for bucket, expected in (("control", [0.5] * 3), ("treatment", [0.48] * 3)):
+        line = next(t for t in figure.data if t.name == bucket)
+        assert line.line.shape == "hv" and line.connectgaps is False
+        y = values_or_nan(line.y)
+        x = [str(v) for v in line.x]
+        n = values_or_nan(line.customdata).ravel()
+        # Bins of a single answer are drawn: one answer tells the boundary it was routed with.
+        drawn = [value for value in y if not np.isnan(value)]
+        assert len(drawn) == 6 and drawn[:3] == expected and list(n[~np.isnan(y)]) == [1] * 6
+        # A blank point between 12:02 and 12:13: the step does not hold across 10 minutes without answers.
+        before = next(i for i, t in enumerate(x) if "12:02" in t)
+        after = next(i for i, t in enumerate(x) if "12:13" in t)
+        assert after > before + 1 and all(np.isnan(v) for v in y[before + 1:after])
+        assert not any(np.isnan(v) for v in y[:before + 1]) and not any(np.isnan(v) for v in y[after:])
