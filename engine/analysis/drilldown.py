@@ -1,5 +1,7 @@
 """The Drill-down: pages of response events with their question and answer text, searched, sorted and
 paged inside DuckDB over the log file (the store keeps no text), and every event of one message, whole.
+With the PostgreSQL store in use, the same scan runs over the store's matching events
+(engine.provenance.reader.log_scan_file), so a page is the one the file would give.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 
 from engine.analysis.store import Filters, connect, scan_log
 from engine.errors import InputError
+from engine.provenance.reader import log_scan_file
 
 # The columns a page shows (typed by the log schema), and those it can be sorted by.
 DRILLDOWN_COLUMNS: tuple[str, ...] = (
@@ -39,15 +42,25 @@ def load_event_page(path: Path, filters: Filters, *, search: str = "", sort_by: 
     """Response events of the log matching `filters` and a text search, one page of them.
 
     The search is a case-insensitive substring match over question and answer. Sorting and
-    paging run inside DuckDB over the log file, so a large log is never loaded whole.
-    Raises InputError for an unknown sort column or a page size outside 1..1000.
+    paging run inside DuckDB over the log file, so a large log is never loaded whole (on the store,
+    over its events narrowed by the filters). Raises InputError for an unknown sort column or a page
+    size outside 1..1000, StateError when the store cannot be read.
     """
     if sort_by not in SORTABLE:
         raise InputError(f"sort column {sort_by!r} is not one of {list(SORTABLE)}")
     if not 1 <= page_size <= 1000:
         raise InputError(f"page size {page_size} is outside 1..1000")
+    narrowing = {name: value for name, value in (("trait", filters.trait), ("bucket", filters.bucket),
+                                                 ("route", filters.route)) if value}
+    with log_scan_file(path, event_types={"response"}, equal=narrowing, since=filters.since,
+                       until=filters.until) as source:
+        return _page(source, filters, search, sort_by, descending, page, page_size)
+
+
+def _page(path: Path, filters: Filters, search: str, sort_by: str, descending: bool, page: int,
+          page_size: int) -> EventPage:
     empty = pd.DataFrame(columns=list(DRILLDOWN_COLUMNS))
-    if not Path(path).exists() or Path(path).stat().st_size == 0:
+    if not path.exists() or path.stat().st_size == 0:
         return EventPage(empty, 0, 1, 1, page_size)
     clauses, params = filters.clauses()
     conditions = ["COALESCE(event_type, 'response') = 'response'", "message_id IS NOT NULL", *clauses]
@@ -83,15 +96,18 @@ def load_event_page(path: Path, filters: Filters, *, search: str = "", sort_by: 
 
 def load_message_events(path: Path, message_id: str) -> list[dict[str, Any]]:
     """Every event of the log that carries `message_id` (the response and its hypotheses), whole."""
-    if not message_id or not Path(path).exists():
+    if not message_id:
         return []
-    con = connect()
-    try:
-        rows = con.execute(
-            f"SELECT json FROM {scan_log(path)} WHERE json IS NOT NULL "
-            "AND json_extract_string(json, '$.message_id') = ?", [message_id]).fetchall()
-    finally:
-        con.close()
+    with log_scan_file(path, equal={"message_id": message_id}) as source:
+        if not source.exists():
+            return []
+        con = connect()
+        try:
+            rows = con.execute(
+                f"SELECT json FROM {scan_log(source)} WHERE json IS NOT NULL "
+                "AND json_extract_string(json, '$.message_id') = ?", [message_id]).fetchall()
+        finally:
+            con.close()
     out = []
     for (text,) in rows:
         item = json.loads(text)

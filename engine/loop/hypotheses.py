@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import InputError
+from engine.errors import InputError, StateError
 from engine.provenance.events import HypothesisEvent, ResponseEvent
-from engine.provenance.reader import tail_events
+from engine.provenance.reader import tail_log
 from engine.runbook import MAX_P95_LATENCY_MS, PASS_QUALITY
 from engine.settings import Settings
 
@@ -330,9 +330,16 @@ class HypothesisRegistry:
         return registry
 
     def seed_from_log(self, path: Path, n: int = SEED_TAIL_EVENTS) -> int:
-        """Feed the last `n` log events into the running context; returns the responses used."""
+        """Feed the last `n` events of the log in use (the file or the PostgreSQL store) into the running
+        context; returns the responses used. A store that cannot be read seeds nothing (warned): the
+        context is a warm start, and the answer's own write reports the store's problem."""
         used = 0
-        for raw in tail_events(path, n).events:
+        try:
+            tail = tail_log(path, n).events
+        except StateError as exc:
+            log.warning("hypotheses start without the log's recent answers: %s", exc.message)
+            return 0
+        for raw in tail:
             if raw.get("event_type") != "response":
                 continue
             try:

@@ -23,10 +23,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +339,66 @@ def read_event_page(target: StoreTarget, after: tuple[int, int], event_types: se
         return [], after, 0
     return ([json.loads(body) for _, _, body in rows], (int(rows[-1][0]), int(rows[-1][1])),
             sum(len(body) for _, _, body in rows))
+
+
+# Columns a whole read can narrow by equality (the typed text columns of the events table).
+NARROWING_COLUMNS = frozenset({"message_id", "session_id", "bucket", "route", "trait", "origin", "error_code"})
+# A time bound is widened by this much: the table's ts is Python's reading of the event's text and a
+# scan's may differ (an offset, a naive time), so narrowing by it never drops a row the scan keeps.
+TS_MARGIN = timedelta(days=1)
+
+
+def _where(event_types: Iterable[str] | None, equal: Mapping[str, str] | None, since: datetime | None,
+           until: datetime | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if event_types is not None:
+        clauses.append("event_type = ANY(%s)")
+        params.append(sorted(event_types))
+    for name, value in sorted((equal or {}).items()):
+        if name not in NARROWING_COLUMNS:
+            raise KeyError(f"{name!r} is not a column the events table narrows by")
+        clauses.append(f"{name} = %s")
+        params.append(value)
+    if since is not None:
+        clauses.append("(ts IS NULL OR ts >= %s)")
+        params.append(since - TS_MARGIN)
+    if until is not None:
+        clauses.append("(ts IS NULL OR ts < %s)")
+        params.append(until + TS_MARGIN)
+    return ("WHERE " + " AND ".join(clauses) + " ") if clauses else "", params
+
+
+def iter_event_lines(target: StoreTarget, *, event_types: Iterable[str] | None = None,
+                     equal: Mapping[str, str] | None = None, since: datetime | None = None,
+                     until: datetime | None = None) -> Iterator[tuple[str, str]]:
+    """(event key, log line without its newline) of every stored event matching, in commit order,
+    streamed from one snapshot (a whole read: unlike `read_event_page`, nothing is held back for a
+    later call). `equal` narrows by the typed columns of NARROWING_COLUMNS; `since`/`until` narrow by
+    time with a margin (TS_MARGIN), so the result is a superset for a scan that applies the exact
+    filters. Raises StateError when the store cannot be read."""
+    where, params = _where(event_types, equal, since, until)
+    sql = f"SELECT event_key, body::text FROM aios_events {where}ORDER BY xid, id"
+    with connection(target) as conn, conn.cursor() as cur:
+        yield from cur.stream(sql.encode("utf-8"), params, size=PAGE_ROWS)
+
+
+def read_event_tail(target: StoreTarget, n: int) -> list[dict[str, Any]]:
+    """The last `n` stored events in commit order (the file's `tail_events`)."""
+    if n <= 0:
+        return []
+    with connection(target) as conn:
+        rows = conn.execute("SELECT body::text FROM aios_events ORDER BY xid DESC, id DESC LIMIT %s",
+                            (n,)).fetchall()
+    return [json.loads(body) for (body,) in reversed(rows)]
+
+
+def event_stored(target: StoreTarget, event_type: str, message_id: str) -> bool:
+    """Whether an event of this type and message is stored (the file's `event_logged`)."""
+    with connection(target) as conn:
+        row = conn.execute("SELECT 1 FROM aios_events WHERE message_id = %s AND event_type = %s LIMIT 1",
+                           (message_id, event_type)).fetchone()
+    return row is not None
 
 
 class PostgresEventStore(EventStore):

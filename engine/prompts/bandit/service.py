@@ -21,7 +21,8 @@ from engine.prompts.bandit.policy import (
 )
 from engine.prompts.bandit.store import BanditStore
 from engine.prompts.store import RecipeStore
-from engine.provenance import BanditSelectionEvent, EventSink, FeedbackEvent, new_id, read_events
+from engine.provenance import BanditSelectionEvent, EventSink, FeedbackEvent, new_id
+from engine.provenance.reader import read_log
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -162,12 +163,13 @@ class Bandit:
 
     def backfill(self, assistant: str, category: str, recipe_id: str | None = None) -> dict[str, Any]:
         """Rebuild arm statistics of a pair from the provenance log's bandit_selection and feedback
-        events (the current log; rotated archives are history that was already counted)."""
+        events (the current log, the file or the PostgreSQL store in use; rotated archives are history
+        that was already counted)."""
         ids = self.arm_ids(assistant, category)
         if recipe_id is not None and recipe_id not in ids:
             raise UnknownArmError(f"recipe {recipe_id!r} is not an arm of {assistant}/{category}")
         wanted = [recipe_id] if recipe_id else ids
-        result = read_events(self.settings.paths.log, event_types={"bandit_selection", "feedback"})
+        result = read_log(self.settings.paths.log, event_types={"bandit_selection", "feedback"})
         pulls = dict.fromkeys(wanted, 0)
         explored = dict.fromkeys(wanted, 0)
         reward_sum = dict.fromkeys(wanted, 0.0)
