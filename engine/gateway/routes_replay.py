@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from engine.analysis.replay import compute_optimize, compute_replay, load_log_events
-from engine.commands.stress_test import compute_stress_test
 from engine.gateway.deps import SettingsDep
+from engine.loop.stress import run_stress_test
 
 router = APIRouter(tags=["Routing evaluation"])
 
@@ -63,5 +63,5 @@ def optimize(body: OptimizeRequest, settings: SettingsDep) -> dict[str, Any]:
 
 @router.post("/stress-test", summary="Route flips under harmless perturbations and a bounded load (loopback only)")
 def stress_test(body: StressRequest, settings: SettingsDep) -> dict[str, Any]:
-    return compute_stress_test(settings, n=body.n, concurrency=body.concurrency, router=body.router,
-                               model=body.model, url=body.url, max_seconds=float(body.max_seconds), load=body.load)
+    return run_stress_test(settings, n=body.n, concurrency=body.concurrency, router=body.router,
+                           model=body.model, url=body.url, max_seconds=float(body.max_seconds), load=body.load)
