@@ -1,5 +1,6 @@
 """`python -m engine train-router (--pairs FILE | --log PATH [--all]) --out PATH [--target-main-share S]`:
-learn a router from labelled questions and write a versioned model for `AIOS_ROUTER=learned`.
+learn a router from labelled questions and write a versioned model for `AIOS_ROUTER=learned`. The
+training is engine/routing/training.py's; from the log it is the same call as the dashboard's Train button.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.analysis.replay import compute_labels, load_log_events
-from engine.routing.learned import Label, load_pairs, summarise_model, train_model
+from engine.analysis.replay import train_router_from_log
+from engine.routing.training import train_router_from_pairs
 from engine.settings import get_settings
 
 NAME = "train-router"
@@ -27,15 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-main-share", type=float, default=None,
                         help="share the boundary 0.5 sends to main (default: the traffic's own main share)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-
-def load_training_labels(args: argparse.Namespace) -> tuple[list[Label], str]:
-    """The labels and a line naming where they came from."""
-    if args.pairs is not None:
-        return load_pairs(args.pairs), f"pairs file {args.pairs}"
-    path = args.log or get_settings().paths.log
-    events = load_log_events(path, include_archives=args.all)
-    return compute_labels(events), f"log {path}{' and its archives' if args.all else ''}"
 
 
 def render_summary(summary: dict[str, Any], origin: str, out: Path) -> str:
@@ -58,9 +50,13 @@ def render_summary(summary: dict[str, Any], origin: str, out: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    labels, origin = load_training_labels(args)
-    model = train_model(labels, target_main_share=args.target_main_share)
-    model.save(args.out)
-    summary = summarise_model(model)
-    print(json.dumps({**summary, "out": str(args.out)}) if args.json else render_summary(summary, origin, args.out))
+    if args.pairs is not None:
+        summary = train_router_from_pairs(args.pairs, args.out, target_main_share=args.target_main_share)
+        origin = f"pairs file {args.pairs}"
+    else:
+        path = args.log or get_settings().paths.log
+        summary = train_router_from_log(path, args.out, include_archives=args.all,
+                                        target_main_share=args.target_main_share)
+        origin = f"log {path}{' and its archives' if args.all else ''}"
+    print(json.dumps(summary) if args.json else render_summary(summary, origin, args.out))
     return 0
