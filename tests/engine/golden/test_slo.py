@@ -59,37 +59,34 @@ def test_missing_state_means_no_drift_with_a_note(tmp_path):
     assert "no adaptive state" in render_slo_table(compute_slo_verdicts(inputs), inputs)
 
 
+def input_error(report, state) -> str:
+    """The message of the InputError load_slo_inputs raises (a bad input: exit code 2)."""
+    with pytest.raises(InputError) as info:
+        load_slo_inputs(report, state)
+    assert info.value.exit_code == 2
+    return info.value.message
+
+
 def test_missing_report_is_a_clear_input_error(tmp_path):
-    with pytest.raises(InputError) as info:
-        load_slo_inputs(tmp_path / "last_report.json", tmp_path / "s.json")
-    assert "golden report not found" in info.value.message and info.value.exit_code == 2
+    assert "golden report not found" in input_error(tmp_path / "last_report.json", tmp_path / "s.json")
 
 
-@pytest.mark.parametrize("content, field", [
-    ('{"pass_rate": "high"}', "pass_rate"),
-    ('{"pass_rate": 1.0, "latency_ms": {"p95": "slow"}}', "latency_ms.p95"),
-    ("not json", "not valid JSON"),
+@pytest.mark.parametrize("broken, content, field", [
+    ("report", '{"pass_rate": "high"}', "pass_rate"),
+    ("report", '{"pass_rate": 1.0, "latency_ms": {"p95": "slow"}}', "latency_ms.p95"),
+    ("report", "not json", "not valid JSON"),
+    ("state", '{"buckets": {"control": {"boundary": 0.5}}}', "buckets.treatment.boundary"),
+    ("state", '{"buckets": {"treatment": {"boundary": "0.55"}}}', "buckets.treatment.boundary"),
+    ("state", '{"buckets": {"control": {"boundary": 0.5}, "treatment": {"boundary": 0.5', "not valid JSON"),
 ])
-def test_malformed_report_names_file_and_field(tmp_path, content, field):
-    path = tmp_path / "r.json"
+def test_a_malformed_report_or_state_names_the_file_and_field(tmp_path, broken, content, field):
+    """An SLO check never passes on an input it cannot read (the typed readers say why), and leaves
+    the file as it was."""
+    report, state = write_report(tmp_path / "r.json"), write_state(tmp_path / "s.json")
+    path = report if broken == "report" else state
     path.write_text(content)
-    with pytest.raises(InputError) as info:
-        load_slo_inputs(path, tmp_path / "s.json")
-    assert str(path) in info.value.message and field in info.value.message
-
-
-@pytest.mark.parametrize("content, field", [
-    ('{"buckets": {"control": {"boundary": 0.5}}}', "buckets.treatment.boundary"),
-    ('{"buckets": {"treatment": {"boundary": "0.55"}}}', "buckets.treatment.boundary"),
-    ('{"buckets": {"control": {"boundary": 0.5}, "treatment": {"boundary": 0.5', "not valid JSON"),
-])
-def test_malformed_state_names_the_file_and_field(tmp_path, content, field):
-    """An SLO check never passes on a state it cannot read (the typed reader says why)."""
-    state = tmp_path / "s.json"
-    state.write_text(content)
-    with pytest.raises(InputError, match=field) as info:
-        load_slo_inputs(write_report(tmp_path / "r.json"), state)
-    assert str(state) in info.value.message and state.read_text() == content
+    message = input_error(report, state)
+    assert str(path) in message and field in message and path.read_text() == content
 
 
 def test_drift_is_read_from_the_engines_own_state_file(tmp_path):
