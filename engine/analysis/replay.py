@@ -202,7 +202,8 @@ def load_logged(path: Path | str) -> Logged:
 
     fields = sorted({*_RESPONSE_FIELDS, *_COMPARISON_FIELDS, "event_type"})
     routes = ", ".join(f"'{route}'" for route in runbook.ROUTES)
-    with log_scan_file(path) as source:
+    # On the store, only the events this scan reads go into its file (a response's hypotheses stay out).
+    with log_scan_file(path, event_types={"response", "comparison"}) as source:
         if not source.exists() or not source.stat().st_size:
             return compute_logged([])
         rows, comparisons = _scan_replay_fields(source, fields, routes)
@@ -509,7 +510,9 @@ def train_router_from_log(path: Path | str, out: Path | str, *, include_archives
                           target_main_share: float | None = None) -> dict[str, Any]:
     """Train the learned router on the log's labels, save it to `out`, and return its summary (what
     it learned from and its held-out estimate). InputError when a route has too few labels."""
-    from engine.routing.training import train_router
+    from engine.routing.learned import summarise_model, train_model
 
-    return train_router(compute_labels(load_log_events(path, include_archives=include_archives)), out,
+    model = train_model(compute_labels(load_log_events(path, include_archives=include_archives)),
                         target_main_share=target_main_share)
+    model.save(Path(out))
+    return {**summarise_model(model), "out": str(out)}

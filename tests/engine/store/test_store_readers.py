@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from engine import runbook
 from engine.analysis.drilldown import load_event_page, load_message_events
 from engine.analysis.replay import compute_labels, compute_optimize, compute_replay, load_log_events
 from engine.analysis.store import Filters
@@ -77,10 +78,10 @@ def test_drilldown_pages_and_messages_are_the_files_ones(traffic: Path):
     cases = [
         (Filters(), {}),
         (Filters(), {"sort_by": "quality", "descending": False, "page": 3, "page_size": 20}),
-        (Filters(bucket="treatment"), {"page_size": 1000}),
-        (Filters(route="main", trait="general"), {"sort_by": "latency_ms"}),
+        (Filters(bucket=runbook.TREATMENT), {"page_size": 1000}),
+        (Filters(route=runbook.MAIN, trait="general"), {"sort_by": "latency_ms"}),
         (Filters(since=middle), {"sort_by": "complexity", "page_size": 7, "page": 4}),
-        (Filters(until=middle, bucket="control"), {}),
+        (Filters(until=middle, bucket=runbook.CONTROL), {}),
         (Filters(since=middle - timedelta(seconds=1), until=middle + timedelta(seconds=1)), {}),
         (Filters(), {"search": searched.upper()}),
         (Filters(), {"page": 99, "page_size": 30}),
@@ -103,11 +104,12 @@ def test_drilldown_pages_and_messages_are_the_files_ones(traffic: Path):
 
 def test_the_scan_file_of_the_store_is_narrowed_and_removed(traffic: Path):
     log = build_settings().paths.log
-    with log_scan_file(log, event_types={"response"}, equal={"bucket": "control"}) as source:
+    with log_scan_file(log, event_types={"response"}, equal={"bucket": runbook.CONTROL}) as source:
         assert source != log
         lines = [json.loads(line) for line in source.read_bytes().split(b"\n") if line]
     assert not source.exists()
-    expected = [e for e in read_events(traffic).events if e["event_type"] == "response" and e["bucket"] == "control"]
+    expected = [e for e in read_events(traffic).events
+                if e["event_type"] == "response" and e["bucket"] == runbook.CONTROL]
     assert lines == expected and lines
     with pytest.raises(KeyError):
         with log_scan_file(log, equal={"question": "x"}):
@@ -154,8 +156,8 @@ def test_archives_beside_the_log_are_read_once_with_the_store(traffic: Path):
     imported = log.parent / f"{log.stem}_20260101T000000Z.ndjson.gz"
     with gzip.open(imported, "wb") as handle:
         handle.write(traffic.read_bytes()[: traffic.read_bytes().find(b"\n", 5000) + 1])
-    extra = {"event_type": "response", "message_id": "archived-only", "question": "q", "route": "main",
-             "quality": 0.9, "bucket": "control"}
+    extra = {"event_type": "response", "message_id": "archived-only", "question": "q", "route": runbook.MAIN,
+             "quality": 0.9, "bucket": runbook.CONTROL}
     with gzip.open(log.parent / f"{log.stem}_20260102T000000Z.ndjson.gz", "wb") as handle:
         handle.write(json.dumps(extra).encode() + b"\n")
     assert read_log(log).events == before
@@ -213,3 +215,12 @@ def test_event_logged_asks_the_store(traffic: Path):
     assert not event_logged(log, f"adaptation_{response['message_id']}")
     assert not event_logged(log, "response_no-such-message")
     assert not event_logged(log, "nonsense")
+
+
+def test_the_routing_pages_replay_reads_the_store(traffic: Path):
+    from engine.analysis.replay import compute_replay_view_logged, load_logged
+
+    boundaries = {runbook.CONTROL: runbook.CONTROL_BOUNDARY, runbook.TREATMENT: 0.4}
+    from_store = compute_replay_view_logged(load_logged(build_settings().paths.log), boundaries)
+    from_file = compute_replay_view_logged(load_logged(traffic), boundaries)
+    assert from_store == from_file and from_store["curves"]
