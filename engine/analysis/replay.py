@@ -510,9 +510,7 @@ def train_router_from_log(path: Path | str, out: Path | str, *, include_archives
                           target_main_share: float | None = None) -> dict[str, Any]:
     """Train the learned router on the log's labels, save it to `out`, and return its summary (what
     it learned from and its held-out estimate). InputError when a route has too few labels."""
-    from engine.routing.learned import summarise_model, train_model
+    from engine.routing.training import train_router
 
-    model = train_model(compute_labels(load_log_events(path, include_archives=include_archives)),
+    return train_router(compute_labels(load_log_events(path, include_archives=include_archives)), out,
                         target_main_share=target_main_share)
-    model.save(Path(out))
-    return {**summarise_model(model), "out": str(out)}
