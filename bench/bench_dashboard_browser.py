@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_dashboard import generate_log  # noqa: E402
+
+from tests.support.serve import start_dashboard, stop  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -82,39 +79,6 @@ def engine_compute(log: Path) -> dict[str, float]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, AIOS_DATA_DIR=str(data_dir), AIOS_PROVIDER="sim")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).text == "ok":
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("streamlit did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 def wait_complete(page: Any, title: str, charts: int) -> None:
     page.get_by_role("heading", name=title, level=1).wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(200)
@@ -161,9 +125,8 @@ def main() -> int:
         rows: dict[str, dict[str, list[float]]] = {name: {"first": [], "warm": []} for name in PAGES}
         cold: list[float] = []
         for _ in range(args.repeat):
-            port = free_port()
-            server = start_server(data_dir, port)
-            base = f"http://127.0.0.1:{port}/"
+            url, server = start_dashboard({"AIOS_DATA_DIR": str(data_dir), "AIOS_PROVIDER": "sim"}, timeout_s=120)
+            base = url + "/"
             try:
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -183,7 +146,7 @@ def main() -> int:
                     finally:
                         browser.close()
             finally:
-                stop_server(server)
+                stop(server)
         print(f"\nfirst load on a fresh server (Overview, new session): median {statistics.median(cold):.1f} s "
               f"({', '.join(f'{t:.1f}' for t in cold)})")
         print(f"\n{'page':<12} {'first visit s':>14} {'warm visit s':>13} {'engine s':>9}")
