@@ -15,10 +15,7 @@ per bucket, bandit pulls == selections == bandit_selection events, and one treat
 from __future__ import annotations
 
 import argparse
-import glob
 import json
-import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -26,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -34,7 +32,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.serve import free_port, start_gateway  # noqa: E402
+from tests.support.postgres import postgres_bin, start_postgres  # noqa: E402
+from tests.support.serve import start_gateway  # noqa: E402
 from tests.support.serve import stop as stop_gateway  # noqa: E402
 
 QUESTIONS = ["What is {i} plus {j}?", "Prove that the sum of the first {i} odd numbers is a square, step by step.",
@@ -42,29 +41,11 @@ QUESTIONS = ["What is {i} plus {j}?", "Prove that the sum of the first {i} odd n
              "Explain why {i} divided by {j} leaves the remainder it does."]
 
 
-def as_server_user(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def start_postgres(folder: Path) -> tuple[str, list[str]]:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
+def start_store_server(folder: Path) -> tuple[str, Callable[[], None]]:
+    bindir = postgres_bin()
+    if bindir is None:
         sys.exit("PostgreSQL is not installed (apt-get install postgresql)")
-    bindir = Path(found[-1]).parent
-    data = folder / "pg"
-    data.mkdir()
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        for path in (folder, data):
-            os.chown(path, user.pw_uid, user.pw_gid)
-    port = free_port()
-    subprocess.run(as_server_user([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "aios"]),
-                   check=True, capture_output=True)
-    subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-                                   f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200",
-                                   "start"]), check=True, capture_output=True)
-    stop = as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
-    return f"postgresql://aios@127.0.0.1:{port}/postgres", stop
+    return start_postgres(bindir, folder / "pg")
 
 
 def fresh_database(server: str, name: str) -> str:
@@ -184,7 +165,7 @@ def main() -> None:
                         help="which of files_1, postgres_1, postgres_3 to run (comma-separated)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="aios-bench-store-"))
-    server, stop = start_postgres(folder)
+    server, stop = start_store_server(folder)
     results: dict[str, object] = {}
     try:
         if args.insert:
@@ -212,7 +193,7 @@ def main() -> None:
                                             for name in ("postgres_1", "postgres_3") if name in results}
         print(json.dumps({k: results[k] for k in ("insert", "ratios_vs_files_1") if k in results}))
     finally:
-        subprocess.run(stop, capture_output=True)
+        stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
