@@ -58,6 +58,24 @@ def dashboard_url(data_dir: Path, tmp_path: Path):
         stop(server)
 
 
+@pytest.fixture
+def page(chromium_path: str, dashboard_url: str):
+    """A 1280 px page of Debian's chromium showing the dashboard's Overview; the browser is closed after
+    the test (and before the dashboard is stopped)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = new_page(browser)
+            page.goto(dashboard_url)
+            page.get_by_role("heading", name="Overview", level=1).wait_for()
+            yield page
+        finally:
+            browser.close()
+
+
 def open_page(page, name: str) -> None:
     page.locator("[data-testid='stSidebarNav'] a", has_text=name).first.click()
     page.get_by_role("heading", name=name, level=1).wait_for(timeout=TIMEOUT_MS)
@@ -96,66 +114,57 @@ TABLE_OVERFLOW_JS = """() => [...document.querySelectorAll("[data-testid='stData
 })"""
 
 
-def test_default_demo_adapts_and_ask_counts_the_new_answer(chromium_path: str, dashboard_url: str, data_dir: Path):
-    from playwright.sync_api import expect, sync_playwright
+def test_default_demo_adapts_and_ask_counts_the_new_answer(page, data_dir: Path):
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = new_page(browser)
-            page.goto(dashboard_url)
-            page.get_by_role("heading", name="Overview", level=1).wait_for()
-            # A fresh data dir: the page says what to do and offers demo traffic.
-            page.get_by_text("No provenance log yet").wait_for()
-            page.get_by_text("SIMULATED").first.wait_for()
-            main = page.locator("[data-testid='stMain']")
-            # The default demo size, as offered: no number typed.
-            main.get_by_role("button", name="Generate demo traffic").click()
-            page.get_by_text("Generated 500 demo questions").wait_for()
-            page.locator(CHART).first.wait_for()
-            assert (data_dir / "analytics" / "hypotheses.ndjson").stat().st_size > 0
-            settle(page)
+    # A fresh data dir: the page says what to do and offers demo traffic.
+    page.get_by_text("No provenance log yet").wait_for()
+    page.get_by_text("SIMULATED").first.wait_for()
+    main = page.locator("[data-testid='stMain']")
+    # The default demo size, as offered: no number typed.
+    main.get_by_role("button", name="Generate demo traffic").click()
+    page.get_by_text("Generated 500 demo questions").wait_for()
+    page.locator(CHART).first.wait_for()
+    assert (data_dir / "analytics" / "hypotheses.ndjson").stat().st_size > 0
+    settle(page)
 
-            events_card = page.locator("[data-testid='stMetric']", has_text="Answers").first
-            expect(events_card).to_contain_text("500")
-            page.get_by_role("textbox", name="Question", exact=True).fill("How do I reverse a linked list in Python?")
-            page.get_by_role("button", name="Ask", exact=True).click()
-            page.locator("[data-testid='stMetric']", has_text="Route").wait_for()
-            settle(page)
-            # The figures above the form include the new answer at once.
-            expect(events_card).to_contain_text("501")
+    events_card = page.locator("[data-testid='stMetric']", has_text="Answers").first
+    expect(events_card).to_contain_text("500")
+    page.get_by_role("textbox", name="Question", exact=True).fill("How do I reverse a linked list in Python?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    page.locator("[data-testid='stMetric']", has_text="Route").wait_for()
+    settle(page)
+    # The figures above the form include the new answer at once.
+    expect(events_card).to_contain_text("501")
 
-            for name in PAGES:
-                if name != "Overview":
-                    open_page(page, name)
-                if name in WITH_CHARTS:
-                    page.locator(CHART).nth(1).wait_for()  # at least two charts drawn
-                settle(page)
-                assert page.locator(EXCEPTION).count() == 0, f"exception on {name}"
-                if name != "Drill-down":  # its text columns are wide by design; the other test checks its order
-                    overflow = page.evaluate(TABLE_OVERFLOW_JS)
-                    assert all(px <= 1 for px in overflow), f"{name}: a table scrolls sideways by {overflow} px"
-                if name == "Routing":
-                    # The default demo moved the treatment boundary, and the page says why.
-                    page.get_by_text("Latest adaptation: treatment boundary").wait_for()
-                    assert page.get_by_text("because").count() >= 1
-                screenshot(page, name)
+    for name in PAGES:
+        if name != "Overview":
+            open_page(page, name)
+        if name in WITH_CHARTS:
+            page.locator(CHART).nth(1).wait_for()  # at least two charts drawn
+        settle(page)
+        assert page.locator(EXCEPTION).count() == 0, f"exception on {name}"
+        if name != "Drill-down":  # its text columns are wide by design; the other test checks its order
+            overflow = page.evaluate(TABLE_OVERFLOW_JS)
+            assert all(px <= 1 for px in overflow), f"{name}: a table scrolls sideways by {overflow} px"
+        if name == "Routing":
+            # The default demo moved the treatment boundary, and the page says why.
+            page.get_by_text("Latest adaptation: treatment boundary").wait_for()
+            assert page.get_by_text("because").count() >= 1
+        screenshot(page, name)
 
-            # Live monitoring: with auto-refresh on, an answer appended by another process shows
-            # up on the open Overview within one 10 s tick, without any click.
-            open_page(page, "Overview")
-            page.get_by_text("Auto-refresh (every 10 s)").click()
-            settle(page)
-            log = data_dir / "analytics" / "hypotheses.ndjson"
-            answers = sum(1 for e in read_events(log).events if e["event_type"] == "response")
-            expect(events_card).to_contain_text(f"{answers:,}")
-            with EventSink(log) as sink:
-                sink.append(response(5000, random.Random(5), datetime.now(timezone.utc)))
-            expect(events_card).to_contain_text(f"{answers + 1:,}", timeout=25_000)
-            assert page.locator(EXCEPTION).count() == 0
-        finally:
-            browser.close()
+    # Live monitoring: with auto-refresh on, an answer appended by another process shows
+    # up on the open Overview within one 10 s tick, without any click.
+    open_page(page, "Overview")
+    page.get_by_text("Auto-refresh (every 10 s)").click()
+    settle(page)
+    log = data_dir / "analytics" / "hypotheses.ndjson"
+    answers = sum(1 for e in read_events(log).events if e["event_type"] == "response")
+    expect(events_card).to_contain_text(f"{answers:,}")
+    with EventSink(log) as sink:
+        sink.append(response(5000, random.Random(5), datetime.now(timezone.utc)))
+    expect(events_card).to_contain_text(f"{answers + 1:,}", timeout=25_000)
+    assert page.locator(EXCEPTION).count() == 0
 
 
 @pytest.fixture
@@ -166,36 +175,24 @@ def inconclusive_log(data_dir: Path) -> Path:
     return log
 
 
-def test_tables_fit_and_an_inconclusive_result_is_neutral(chromium_path: str, inconclusive_log: Path,
-                                                          dashboard_url: str):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = new_page(browser)
-            page.goto(dashboard_url)
-            page.get_by_role("heading", name="Overview", level=1).wait_for()
-            for name in PAGES:
-                if name != "Overview":
-                    open_page(page, name)
-                if name in WITH_CHARTS:
-                    page.locator(CHART).nth(1).wait_for()
-                settle(page)
-                screenshot(page, name, prefix="inconclusive")  # before the checks: a failure can be looked at
-                assert page.locator(EXCEPTION).count() == 0, f"exception on {name}"
-                if name == "Drill-down":
-                    page.locator("[data-testid='stDataFrame']").first.wait_for()
-                    headers = page.locator("[data-testid='stDataFrame'] table thead th").all_inner_texts()
-                    assert [h.strip() for h in headers[:2]] == ["Question", "Answer"], headers
-                else:
-                    overflow = page.evaluate(TABLE_OVERFLOW_JS)
-                    assert all(px <= 1 for px in overflow), f"{name}: a table scrolls sideways by {overflow} px"
-                if name == "Hypotheses":
-                    box = page.locator("[data-testid='stAlertContentInfo']", has_text="Inconclusive")
-                    box.wait_for()
-                    assert "inconclusive" in box.inner_text().lower()
-                    assert "between" in box.inner_text()  # the intervals in words
-        finally:
-            browser.close()
+def test_tables_fit_and_an_inconclusive_result_is_neutral(inconclusive_log: Path, page):
+    for name in PAGES:
+        if name != "Overview":
+            open_page(page, name)
+        if name in WITH_CHARTS:
+            page.locator(CHART).nth(1).wait_for()
+        settle(page)
+        screenshot(page, name, prefix="inconclusive")  # before the checks: a failure can be looked at
+        assert page.locator(EXCEPTION).count() == 0, f"exception on {name}"
+        if name == "Drill-down":
+            page.locator("[data-testid='stDataFrame']").first.wait_for()
+            headers = page.locator("[data-testid='stDataFrame'] table thead th").all_inner_texts()
+            assert [h.strip() for h in headers[:2]] == ["Question", "Answer"], headers
+        else:
+            overflow = page.evaluate(TABLE_OVERFLOW_JS)
+            assert all(px <= 1 for px in overflow), f"{name}: a table scrolls sideways by {overflow} px"
+        if name == "Hypotheses":
+            box = page.locator("[data-testid='stAlertContentInfo']", has_text="Inconclusive")
+            box.wait_for()
+            assert "inconclusive" in box.inner_text().lower()
+            assert "between" in box.inner_text()  # the intervals in words
