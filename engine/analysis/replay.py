@@ -285,11 +285,12 @@ def _logged_from_columns(rows: dict[str, Any], comparisons: dict[str, Any]) -> L
 def compute_scores(logged: Logged, router: Router) -> np.ndarray:
     """The router's score per logged answer: the logged score where the same router (and model
     version) routed it, so the log's own policy replays exactly; otherwise scored afresh."""
-    out = np.empty(len(logged.questions))
-    score = router.score
-    for i, (question, trait, name, version) in enumerate(
-            zip(logged.questions, logged.traits, logged.routers, logged.versions, strict=True)):
-        out[i] = logged.scores[i] if name == router.name and version == router.version else score(question, trait)
+    same = np.fromiter((name == router.name and version == router.version
+                        for name, version in zip(logged.routers, logged.versions, strict=True)),
+                       dtype=bool, count=len(logged.routers))
+    out = np.where(same, logged.scores, 0.0) if len(same) else np.empty(0)
+    for i in np.flatnonzero(~same):
+        out[i] = router.score(logged.questions[i], logged.traits[i])
     return out
 
 
