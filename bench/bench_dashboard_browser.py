@@ -3,7 +3,7 @@ complete on a first visit (a new browser session) and on a warm visit (back to i
 sidebar in that session), median of --repeat, next to the engine's own compute time for that page's figures.
 Also the first load of the app on a freshly started server (the README's first-load figure).
 
-    .venv/bin/python bench/bench_dashboard_browser.py                  # 1,000,000 events (940 MB), about 7 min
+    .venv/bin/python bench/bench_dashboard_browser.py                  # 1,000,000 events (940 MB), about 5 min
     .venv/bin/python bench/bench_dashboard_browser.py --events 100000 --repeat 3
 
 "Content complete": the page's title is shown, Streamlit's running indicator is gone and the
