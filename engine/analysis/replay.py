@@ -385,6 +385,18 @@ def resolve_replay_router(name: str | None, model: Path | str | None, logged: Lo
     return get_router(name)
 
 
+def _prepare(events: Sequence[dict[str, Any]], router: str | None, model: Path | str | None,
+             explore_rate: float | None, verb: str) -> tuple[Logged, Router, float, np.ndarray]:
+    """The logged answers, the router to replay, the exploration rate and its scores (replay and optimize
+    alike); InputError when the log has no routed answers."""
+    logged = compute_logged(events)
+    if not logged.questions:
+        raise InputError(f"the log has no routed answers to {verb} (run ask, simulate or the gateway first)")
+    chosen = resolve_replay_router(router, model, logged)
+    rate = logged.explore_rate if explore_rate is None else explore_rate
+    return logged, chosen, rate, compute_scores(logged, chosen)
+
+
 def compute_replay(events: Sequence[dict[str, Any]], *, router: str | None = None, model: Path | str | None = None,
                    boundary: float | None = None, target_main_share: float | None = None,
                    explore_rate: float | None = None, curves: bool = True) -> ReplayResult:
@@ -393,12 +405,7 @@ def compute_replay(events: Sequence[dict[str, Any]], *, router: str | None = Non
     log has no routed answers or both a boundary and a share are given."""
     if boundary is not None and target_main_share is not None:
         raise InputError("options --boundary and --target-main-share: give one, not both")
-    logged = compute_logged(events)
-    if not logged.questions:
-        raise InputError("the log has no routed answers to replay (run ask, simulate or the gateway first)")
-    chosen = resolve_replay_router(router, model, logged)
-    rate = logged.explore_rate if explore_rate is None else explore_rate
-    scores = compute_scores(logged, chosen)
+    logged, chosen, rate, scores = _prepare(events, router, model, explore_rate, "replay")
     if target_main_share is not None:
         boundary = boundary_for_share(scores, target_main_share, rate)
     where: float | np.ndarray = logged.boundaries if boundary is None else boundary
@@ -442,12 +449,7 @@ def compute_optimize(events: Sequence[dict[str, Any]], *, target_main_share: flo
     InputError when neither or both goals are given."""
     if (target_main_share is None) == (max_quality_loss is None):
         raise InputError("give exactly one goal: --target-main-share S or --max-quality-loss D")
-    logged = compute_logged(events)
-    if not logged.questions:
-        raise InputError("the log has no routed answers to optimize on (run ask, simulate or the gateway first)")
-    chosen = resolve_replay_router(router, model, logged)
-    rate = logged.explore_rate if explore_rate is None else explore_rate
-    scores = compute_scores(logged, chosen)
+    logged, chosen, rate, scores = _prepare(events, router, model, explore_rate, "optimize on")
     reference = None
     if target_main_share is not None:
         boundary = boundary_for_share(scores, target_main_share, rate)

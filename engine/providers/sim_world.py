@@ -264,20 +264,21 @@ def _number(value: float) -> str:
     return text or "0"
 
 
+# Questions answered by looking their subject up: (pattern, table, category, base difficulty).
+LOOKUPS: list[tuple[str, dict[str, str], str, float]] = [
+    (r"capital of (\w+)\?", COUNTRIES, "fact", 0.08),
+    (r"Who was ([A-Z][\w ]+?)\?", PEOPLE, "fact", 0.15),
+    (r"What is (.+?) in one sentence\?", THINGS, "fact", 0.18),
+    (r"Explain how (.+?) works to a curious 12-year-old", THINGS, "explain", 0.18),
+]
+
+
 def _solve(core: str) -> tuple[str, str, str, float] | None:
     """(reference, wrong, category, base difficulty) of an undressed demo question, or None."""
-    if m := re.search(r"capital of (\w+)\?", core):
-        right = COUNTRIES.get(m.group(1))
-        return (right, _other(list(COUNTRIES.values()), right, core), "fact", 0.08) if right else None
-    if m := re.search(r"Who was ([A-Z][\w ]+?)\?", core):
-        right = PEOPLE.get(m.group(1))
-        return (right, _other(list(PEOPLE.values()), right, core), "fact", 0.15) if right else None
-    if m := re.search(r"What is (.+?) in one sentence\?", core):
-        right = THINGS.get(m.group(1))
-        return (right, _other(list(THINGS.values()), right, core), "fact", 0.18) if right else None
-    if m := re.search(r"Explain how (.+?) works to a curious 12-year-old", core):
-        right = THINGS.get(m.group(1))
-        return (right, _other(list(THINGS.values()), right, core), "explain", 0.18) if right else None
+    for pattern, table, category, base in LOOKUPS:
+        if m := re.search(pattern, core):
+            right = table.get(m.group(1))
+            return (right, _other(list(table.values()), right, core), category, base) if right else None
     if m := re.search(r"I get (.+?) in my \w+ code", core):
         bug = BUGS.get(m.group(1))
         causes = [cause for _, cause in BUGS.values()]
